@@ -1,0 +1,1 @@
+"""Inbound adapters and the composition root: HTTP app, GraphQL, web UI, auth, CLI."""

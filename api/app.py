@@ -1,0 +1,60 @@
+"""The Litestar application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from strawberry.litestar import make_graphql_controller
+
+from api.auth import provide_principal
+from api.container import Container
+from api.graphql_schema import graphql_context, schema
+from api.middleware import idempotency_middleware, request_id_middleware
+from api.problems import EXCEPTION_HANDLERS
+from api.routes.applications import ApplicationsController
+from api.routes.health import health, ready
+from api.routes.schools import SchoolsController
+from api.routes.staff import StaffController
+from api.web import dev_login, dev_login_page, home, logout
+from infra import logs
+from infra.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+    settings = settings or (container.settings if container else Settings.from_env())
+    logs.configure(settings.log_format, settings.log_level)
+    c = container or Container(settings)
+    GraphQL = make_graphql_controller(schema, path="/graphql", context_getter=graphql_context,
+                                      graphql_ide=None if settings.is_production else "graphiql")
+    app = Litestar(
+        route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, GraphQL,
+                        home, dev_login_page, dev_login, logout,
+                        create_static_files_router(path="/static", directories=[HERE / "static"])],
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_id_middleware, idempotency_middleware],
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="SocialGov API", version="1.0.0", path="/schema",
+            description="Social media governance for school trusts. Errors are RFC 9457 problem+json; ids are "
+                        "UUIDs; times are RFC 3339. POST commands honour Idempotency-Key.",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer",
+                                                                             bearer_format="JWT")}),
+            security=[{"bearer": []}]),
+        cors_config=CORSConfig(allow_origins=[]),
+        on_shutdown=[c.close],
+        request_max_body_size=1_048_576,
+        debug=False,
+    )
+    app.state.container = c
+    return app

@@ -1,0 +1,57 @@
+"""Authentication: bearer tokens (and, for the web UI's safe requests, the session cookie) -> Principal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+
+from infra.logs import actor_var, request_id_var
+from infra.tokens import InvalidToken
+from services.authorisation import Principal
+from services.identity import principal_for_person
+
+SESSION_COOKIE = "socialgov_session"
+
+
+def token_from(request: Request[Any, Any, Any], allow_cookie: bool) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthorizedException("use 'Authorization: Bearer <token>'")
+        return value.strip()
+    if allow_cookie:
+        return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
+def cookie_allowed(request: Request[Any, Any, Any]) -> bool:
+    """Cookies authenticate only requests that cannot change anything (CSRF): safe methods and GraphQL
+    queries (the schema has no mutations)."""
+    return request.method in ("GET", "HEAD") or request.url.path == "/graphql"
+
+
+def resolve_principal(request: Request[Any, Any, Any], required: bool = True) -> Principal | None:
+    container = request.app.state.container
+    token = token_from(request, cookie_allowed(request))
+    if token is None:
+        if required:
+            raise NotAuthorizedException("a bearer token is required")
+        return None
+    try:
+        claims = container.tokens.verify(token)
+    except InvalidToken:
+        raise NotAuthorizedException("the token is invalid or has expired") from None
+    principal = principal_for_person(container.engine, claims.subject, claims.auth_method, request_id_var.get())
+    if principal is None:
+        raise NotAuthorizedException("the token's subject has no access")
+    actor_var.set(f"{principal.kind.value}:{principal.id}")
+    return principal
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = resolve_principal(request, required=True)
+    assert principal is not None
+    return principal

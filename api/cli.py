@@ -1,0 +1,180 @@
+"""The `socialgov` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from uuid import UUID
+
+from infra.settings import Settings, SettingsError
+
+
+def _container(settings: Settings | None = None) -> object:
+    from api.container import Container
+
+    return Container(settings or Settings.from_env())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.container import Container
+    from api.demo import demo_exists, seed_demo
+
+    settings = Settings.from_env()
+    container = Container(settings)
+    if not settings.is_production and not args.no_demo and not demo_exists(container):
+        print("Seeding the demo trust (first run)...", file=sys.stderr)
+        seed_demo(container)
+    app = create_app(settings, container)
+    mode = "production" if settings.is_production else "development"
+    print(f"SocialGov ({mode}) on http://{args.host}:{args.port}  database: {settings.database_url.split('@')[-1]}",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from api.container import Container
+    from api.demo import demo_exists, seed_demo, seed_scale
+
+    settings = Settings.from_env()
+    c = Container(settings)
+    if args.scale:
+        with tqdm(total=args.scale, unit="school", desc="seeding") as bar:
+            result = seed_scale(c, args.scale, progress=bar.update)
+        with tqdm(total=result["events"], unit="event", desc="projecting") as bar:
+            last = [c.projector.position()]
+
+            def tick(pos: int, total: int) -> None:
+                bar.total = total
+                bar.update(pos - last[0])
+                last[0] = pos
+
+            c.projector.catch_up(progress=tick)
+        print(f"seeded {result['schools']} schools, {result['events']} events")
+    elif demo_exists(c):
+        print("demo trust already present")
+    else:
+        seed_demo(c)
+        print("demo trust seeded")
+    c.close()
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from api.container import Container
+
+    Container(Settings.from_env()).close()  # migrates on construction
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_projections(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from api.container import Container
+
+    c = Container(Settings.from_env())
+    total = c.recorder.max_notification_id() or 0
+    with tqdm(total=total, unit="event", desc="rebuilding") as bar:
+        def tick(pos: int, tot: int) -> None:
+            bar.total = tot
+            bar.n = pos
+            bar.refresh()
+
+        if args.action == "rebuild":
+            c.projector.rebuild(progress=tick)
+        else:
+            c.projector.catch_up(progress=tick)
+    print(f"projection '{c.projector.name}' at position {c.projector.position()} of {total}")
+    c.close()
+    return 0
+
+
+def cmd_dev_token(args: argparse.Namespace) -> int:
+    from api.container import Container
+    from services.identity import principal_for_person
+
+    settings = Settings.from_env()
+    if settings.is_production or not settings.dev_login:
+        print("dev-token is available only in development mode", file=sys.stderr)
+        return 2
+    c = Container(settings)
+    try:
+        person_id = UUID(args.person)
+    except ValueError:
+        print("--person must be a UUID", file=sys.stderr)
+        return 2
+    if principal_for_person(c.engine, person_id, "dev") is None:
+        print("no active person with that id", file=sys.stderr)
+        return 2
+    print(c.tokens.issue(person_id, auth_method="dev"))
+    c.close()
+    return 0
+
+
+def cmd_trust_create(args: argparse.Namespace) -> int:
+    from api.container import Container
+    from services.directory import system_actor
+
+    c = Container(Settings.from_env())
+    trust_id, admin_id = c.directory.register_trust(args.name, args.admin_name, args.admin_email,
+                                                    system_actor("socialgov trust create"))
+    print(f"trust {trust_id}\ntrust_admin {admin_id}")
+    c.close()
+    return 0
+
+
+def cmd_personas(_: argparse.Namespace) -> int:
+    from api.container import Container
+    from services.identity import personas
+
+    c = Container(Settings.from_env())
+    for p in personas(c.engine):
+        roles = p["roles"]
+        assert isinstance(roles, list)
+        print(f"{p['id']}  {p['display_name']:<20} {', '.join(roles)}")
+    c.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="socialgov", description="Social media governance for school trusts")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve the app (embedded SQLite by default; seeds the demo in development)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--no-demo", action="store_true", help="do not seed the demo trust")
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="seed the demo trust; --scale N adds N synthetic schools in bulk")
+    demo.add_argument("--scale", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
+    proj = sub.add_parser("projections", help="projection maintenance")
+    proj.add_argument("action", choices=["rebuild", "catch-up"])
+    proj.set_defaults(func=cmd_projections)
+    tok = sub.add_parser("dev-token", help="print a bearer token for a person (development mode only)")
+    tok.add_argument("--person", required=True)
+    tok.set_defaults(func=cmd_dev_token)
+    sub.add_parser("personas", help="list people and their roles (ids for dev-token)").set_defaults(func=cmd_personas)
+    trust = sub.add_parser("trust", help="trust bootstrap")
+    trust_sub = trust.add_subparsers(dest="trust_command", required=True)
+    create = trust_sub.add_parser("create", help="create a trust and its first trust administrator")
+    create.add_argument("--name", required=True)
+    create.add_argument("--admin-name", required=True)
+    create.add_argument("--admin-email", required=True)
+    create.set_defaults(func=cmd_trust_create)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The composition root: builds infra from settings and wires it into the services."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from infra.clock import SystemClock
+from infra.database import make_engine, make_recorder
+from infra.idempotency import IdempotencyStore
+from infra.settings import Settings
+from infra.tokens import TokenService
+from services.applications import Applications
+from services.authorisation import Principal
+from services.directory import Directory
+from services.eventstore import build_mapper
+from services.identity import principal_for_person
+from services.ports import Clock
+from services.projections.directory import DirectoryProjection
+from services.projections.runner import Projector
+from services.queries import ReadModelLookups
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def migrate(engine: Engine) -> None:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.engine = make_engine(s.database_url, s.db_pool_size)
+        migrate(self.engine)
+        self.recorder = make_recorder(s.database_url, s.db_pool_size)
+        self.mapper = build_mapper()
+        self.projector = Projector(self.engine, self.recorder, self.mapper, DirectoryProjection())
+        self.tokens = TokenService(s.secret_key, s.token_ttl_minutes)
+        self.idempotency = IdempotencyStore(self.engine)
+        lookups = ReadModelLookups(self.engine)
+        self.directory = Directory(self.recorder, self.clock, lookups, after_save=self.read_your_writes)
+        self.applications = Applications(self.recorder, self.clock, after_save=self.read_your_writes)
+        self._closed = threading.Event()
+
+    def read_your_writes(self, notification_id: int) -> None:
+        """A command returns only once the read side shows its events."""
+        self.projector.catch_up(until=notification_id)
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        for app in (self.directory, self.applications):
+            app.close()
+        self.recorder.datastore.close() if hasattr(self.recorder, "datastore") else None
+        self.engine.dispose()
+
+    def refresh_principal(self, principal: Principal) -> Principal:
+        """The same caller re-read after a command that changed what they can see (e.g. a new school)."""
+        fresh = principal_for_person(self.engine, principal.id, principal.auth_method, principal.request_id)
+        return fresh or principal

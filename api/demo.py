@@ -1,0 +1,205 @@
+"""Demo data: a trust with three schools (England, Scotland, Northern Ireland), staff with and without
+training, two policy versions and applications in every state. `--scale N` adds N synthetic schools in bulk."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+
+from api.container import Container
+from domain.application import AccountApplication, BusinessCase
+from domain.events import Actor, ActorKind, Aggregate
+from domain.person import Person
+from domain.school import School
+from domain.trust import Trust
+from domain.values import Role
+from infra.clock import SettableClock
+from services import readmodel as rm
+from services.authorisation import Principal
+from services.directory import system_actor
+from services.identity import principal_for_person
+
+DEMO_TRUST = "Oakfield Learning Trust"
+
+
+def demo_exists(c: Container) -> bool:
+    with c.engine.connect() as conn:
+        return conn.execute(select(rm.trusts.c.id).where(rm.trusts.c.name == DEMO_TRUST)).first() is not None
+
+
+def _p(c: Container, person_id: UUID) -> Principal:
+    p = principal_for_person(c.engine, person_id, "demo")
+    assert p is not None
+    return p
+
+
+def seed_demo(c: Container) -> UUID:
+    """Seeds the story-shaped demo trust through the real services (every event is attributable)."""
+    real_clock = c.clock
+    start = real_clock.now() - timedelta(days=30)
+    clock = SettableClock(start)
+    for app in (c.directory, c.applications):
+        app.clock = clock
+    try:
+        trust_id, admin_id = c.directory.register_trust(DEMO_TRUST, "Alex Morgan", "alex.morgan@oakfield.example",
+                                                        system_actor("demo seed"))
+        admin = _p(c, admin_id)
+        v1 = c.directory.publish_policy(admin, "2025.1", "Social media policy, first trust-wide version")
+        schools = {}
+        for name, urn, nation in (("Oakfield Primary School", "100001", "england"),
+                                  ("Glenmore High School", "5234567", "scotland"),
+                                  ("Lough View College", "3456789", "northern_ireland")):
+            schools[name] = c.directory.add_school(admin, name, urn, nation)
+            admin = c.refresh_principal(admin)
+        clock.advance(timedelta(days=1))
+        staff: dict[str, dict[str, UUID]] = {}
+        people = {
+            "Oakfield Primary School": [("Priya Shah", "slt"), ("Tom Baker", "moderator"), ("Grace Hill", "staff"),
+                                        ("Owen Price", "staff"), ("Lucy Ward", "staff"), ("Sam Patel", "volunteer")],
+            "Glenmore High School": [("Morag Campbell", "slt"), ("Euan Fraser", "moderator"),
+                                     ("Isla Ross", "staff"), ("Callum Reid", "staff")],
+            "Lough View College": [("Siobhan Kelly", "slt"), ("Ciaran Byrne", "moderator"),
+                                   ("Aoife Murphy", "staff"), ("Declan Walsh", "staff")],
+        }
+        for school, members in people.items():
+            staff[school] = {}
+            for name, role in members:
+                email = name.lower().replace(" ", ".") + "@oakfield.example"
+                staff[school][name] = c.directory.add_staff(admin, schools[school], name, email, [role]).person_id
+        # Executive head: SLT at Oakfield as well as Glenmore.
+        c.directory.add_staff(admin, schools["Oakfield Primary School"], "Morag Campbell",
+                              "morag.campbell@oakfield.example", ["slt"])
+        today = clock.now().date()
+        untrained = {"Lucy Ward", "Callum Reid", "Declan Walsh"}
+        expired = {"Owen Price"}
+        for members in staff.values():
+            for name, pid in members.items():
+                if name in untrained:
+                    continue
+                completed = today - timedelta(days=500 if name in expired else 60)
+                c.directory.record_training(admin, pid, "Safe use of social media for school staff", completed, None)
+                c.directory.acknowledge_policy(_p(c, pid), pid, v1)
+        c.directory.declare_personal_account(_p(c, staff["Oakfield Primary School"]["Grace Hill"]),
+                                             staff["Oakfield Primary School"]["Grace Hill"], "instagram",
+                                             "@gracehill_teaches", True, True)
+        clock.advance(timedelta(days=10))
+        v2 = c.directory.publish_policy(admin, "2025.2", "Adds the rules on tagging pupils in images")
+        for school in ("Oakfield Primary School", "Glenmore High School"):
+            for name in ("Tom Baker", "Grace Hill", "Sam Patel", "Euan Fraser", "Isla Ross"):
+                if name in staff[school]:
+                    pid = staff[school][name]
+                    c.directory.acknowledge_policy(_p(c, pid), pid, v2)
+
+        def apply(school: str, applicant: str, runners: list[str], platform: str, handle: str, aim: str) -> UUID:
+            pid = staff[school][applicant]
+            case = BusinessCase(aim, "Parents and carers of current pupils", "School newsletter and website",
+                                tuple(staff[school][r] for r in runners), "open", platform, handle)
+            return c.applications.submit(_p(c, pid), schools[school], case)
+
+        oak, glen, lough = "Oakfield Primary School", "Glenmore High School", "Lough View College"
+        clock.advance(timedelta(days=2))
+        approved = apply(oak, "Grace Hill", ["Grace Hill", "Tom Baker"], "facebook", "OakfieldPrimary",
+                         "Celebrate pupils' work and share school news")
+        c.applications.approve(_p(c, staff[oak]["Priya Shah"]), approved, "Well-argued case; both runners trained")
+        rejected = apply(oak, "Owen Price", ["Owen Price", "Lucy Ward"], "tiktok", "oakfield_sport",
+                         "Short videos of sports fixtures")
+        c.applications.reject(_p(c, staff[oak]["Priya Shah"]), rejected,
+                              "Video of pupils on TikTok is not covered by our image consent")
+        withdrawn = apply(glen, "Isla Ross", ["Isla Ross", "Euan Fraser"], "x", "GlenmoreScience",
+                          "Science department news")
+        c.applications.withdraw(_p(c, staff[glen]["Isla Ross"]), withdrawn, "Merging into the school account")
+        clock.advance(timedelta(days=5))
+        apply(oak, "Sam Patel", ["Sam Patel", "Grace Hill"], "facebook", "FriendsOfOakfield",
+              "Friends of Oakfield fundraising page")
+        clock.advance(timedelta(days=4))
+        apply(glen, "Euan Fraser", ["Euan Fraser", "Callum Reid"], "instagram", "glenmore_arts",
+              "Showcase art and drama productions")
+        apply(lough, "Aoife Murphy", ["Aoife Murphy", "Ciaran Byrne"], "facebook", "LoughViewCollege",
+              "College news for families")
+        return trust_id
+    finally:
+        for app in (c.directory, c.applications):
+            app.clock = real_clock
+
+
+def seed_scale(c: Container, schools: int, progress: Callable[[int], None] | None = None,
+               seed: int = 7, people_per_school: int = 40, applications_per_school: int = 300) -> dict[str, int]:
+    """Bulk-seeds a synthetic trust: built with the domain model and saved in batches (fast), projected after.
+    About 2,000 events per school with the defaults."""
+    rnd = random.Random(seed)
+    now = c.clock.now()
+    t0 = now - timedelta(days=365)
+    actor = Actor(ActorKind.SYSTEM, None, "scale seed", None, "cli")
+    batch: list[Aggregate] = []
+    events = 0
+
+    def flush() -> None:
+        nonlocal events, batch
+        if batch:
+            evs = [e for a in batch for e in a.collect_events()]
+            c.applications.save(*evs)
+            events += len(evs)
+            batch = []
+
+    trust = Trust.register(uuid.uuid4(), f"Scale Trust {uuid.uuid4().hex[:6]}", actor, t0)
+    policy_id = uuid.uuid4()
+    trust.publish_policy(policy_id, "1.0", "Scale policy", actor, t0)
+    policy = trust.policy_versions[-1]
+    admin = Person.register(uuid.uuid4(), trust.id, "Scale Admin", f"admin-{trust.id.hex[:8]}@scale.example",
+                            actor, t0, None)
+    admin.assign_role(Role.TRUST_ADMIN, None, actor, t0)
+    batch += [trust, admin]
+    for s in range(schools):
+        at = t0 + timedelta(minutes=s)
+        school = School.add(uuid.uuid4(), trust.id, f"School {s:04d}", f"{900000 + s}", "england", actor, at)
+        batch.append(school)
+        members: list[Person] = []
+        for i in range(people_per_school):
+            role = Role.SLT if i < 2 else Role.MODERATOR if i < 4 else Role.STAFF
+            p = Person.register(uuid.uuid4(), trust.id, f"Person {s}-{i}", f"p{s}-{i}-{trust.id.hex[:6]}@scale.example",
+                                actor, at, school.id)
+            p.assign_role(role, school.id, actor, at)
+            if rnd.random() < 0.8:
+                done = (now - timedelta(days=rnd.randint(1, 500))).date()
+                p.record_training(uuid.uuid4(), "Social media training", done, None, 12, now.date(), actor, at,
+                                  school.id)
+                p.acknowledge_policy(policy_id, {policy_id}, actor, at, school.id)
+            if rnd.random() < 0.3:
+                p.declare_personal_account(uuid.uuid4(), "instagram", f"@p{s}_{i}", True, rnd.random() < 0.7,
+                                           actor, at, school.id)
+            members.append(p)
+        batch += members
+        eligible = [m for m in members if m.has_valid_training(now.date()) and policy_id in m.acknowledged]
+        slt = members[0]
+        for k in range(applications_per_school):
+            applicant, runner = rnd.sample(members[2:], 2)
+            case = BusinessCase("Aim", "Audience", "Promotion", (applicant.id, runner.id), "open", "facebook",
+                                f"h{s}_{k}")
+            sub_at = now - timedelta(hours=rnd.randint(1, 24 * 300))
+            app = AccountApplication.submit(uuid.uuid4(), trust.id, school.id, applicant.id, case,
+                                            {applicant.id: applicant, runner.id: runner}, actor, sub_at)
+            roll = rnd.random()
+            if roll < 0.6 and len(eligible) >= 2 and applicant in eligible and runner in eligible:
+                app.approve(slt.id, [applicant, runner], policy, date(now.year, now.month, now.day), actor, sub_at)
+            elif roll < 0.85:
+                app.reject(slt.id, "Not now", actor, sub_at)
+            batch.append(app)
+        flush()
+        if progress is not None:
+            progress(1)
+    flush()
+    return {"events": events, "schools": schools}
+
+
+def scale_admin_id(c: Container) -> UUID | None:
+    """The most recent scale trust's admin (for benches)."""
+    with c.engine.connect() as conn:
+        row = conn.execute(select(rm.people.c.id).where(rm.people.c.email.like("admin-%@scale.example"))
+                           .order_by(rm.people.c.created_at.desc())).first()
+    return row[0] if row else None
+

@@ -1,0 +1,163 @@
+"""GraphQL read side: dashboards and lists over the read model, scoped to the caller's visible schools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from anyio import to_thread
+from graphql import GraphQLError
+from litestar import Request
+from strawberry.types import Info
+
+from api.auth import resolve_principal
+from api.container import Container
+from domain.errors import InvalidInput
+from services import queries
+from services.authorisation import Principal
+from services.eventstore import NotFound
+from services.ports import today_in_london
+
+
+@strawberry.type
+class SchoolDashboard:
+    school_id: strawberry.ID
+    school_name: str
+    pending_applications: int
+    oldest_pending_hours: float | None
+    approved_applications: int
+    rejected_applications: int
+    withdrawn_applications: int
+    people: int
+    trained_people: int
+    acknowledged_people: int
+    training_coverage_pct: float | None
+    acknowledgement_coverage_pct: float | None
+
+
+@strawberry.type
+class TrustDashboard:
+    trust_id: strawberry.ID
+    schools: int
+    pending_applications: int
+    oldest_pending_hours: float | None
+    approved_applications: int
+    rejected_applications: int
+    people: int
+    training_coverage_pct: float | None
+    acknowledgement_coverage_pct: float | None
+    per_school: list[SchoolDashboard]
+
+
+@strawberry.type
+class Application:
+    id: strawberry.ID
+    school_id: strawberry.ID
+    applicant_id: strawberry.ID
+    applicant_name: str
+    aim: str
+    audience: str
+    promotion: str
+    runner_ids: list[strawberry.ID]
+    visibility: str
+    platform: str
+    proposed_handle: str
+    status: str
+    submitted_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+    age_hours: float
+
+
+@strawberry.type
+class ApplicationEdge:
+    cursor: str
+    node: Application
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class ApplicationConnection:
+    edges: list[ApplicationEdge]
+    page_info: PageInfo
+
+
+def _school(row: dict[str, Any]) -> SchoolDashboard:
+    fields = SchoolDashboard.__annotations__
+    return SchoolDashboard(**{k: (strawberry.ID(str(v)) if k == "school_id" else v)
+                              for k, v in row.items() if k in fields})
+
+
+def _ctx(info: Info) -> tuple[Container, Principal]:
+    principal = info.context["principal"]
+    if principal is None:
+        raise GraphQLError("authentication required", extensions={"code": "UNAUTHENTICATED"})
+    return info.context["container"], principal
+
+
+def _uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise GraphQLError(f"{field} is not a UUID", extensions={"code": "BAD_USER_INPUT", "field": field}) from None
+
+
+async def _run(fn: Any, *args: Any) -> Any:
+    try:
+        return await to_thread.run_sync(fn, *args)
+    except NotFound as e:
+        raise GraphQLError(f"{e.what} not found", extensions={"code": "NOT_FOUND"}) from None
+    except InvalidInput as e:
+        raise GraphQLError(str(e), extensions={"code": "BAD_USER_INPUT",
+                                               "errors": [{"field": x.field, "message": x.message}
+                                                          for x in e.errors]}) from None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Per-school figures for the whole trust (trust team and DPO)")
+    async def trust_dashboard(self, info: Info) -> TrustDashboard:
+        c, p = _ctx(info)
+        row = await _run(queries.trust_dashboard, c.engine, p, c.clock.now(), today_in_london(c.clock))
+        per_school = [_school(r) for r in row.pop("per_school")]
+        return TrustDashboard(**{**row, "trust_id": strawberry.ID(str(row["trust_id"]))}, per_school=per_school)
+
+    @strawberry.field(description="One school's figures")
+    async def school_dashboard(self, info: Info, school_id: strawberry.ID) -> SchoolDashboard:
+        c, p = _ctx(info)
+        row = await _run(queries.school_dashboard, c.engine, p, _uuid(school_id, "schoolId"), c.clock.now(),
+                         today_in_london(c.clock))
+        return _school(row)
+
+    @strawberry.field(description="Applications at a school, oldest first, with cursor pagination")
+    async def applications(self, info: Info, school_id: strawberry.ID, status: str | None = None,
+                           first: int = 50, after: str | None = None) -> ApplicationConnection:
+        c, p = _ctx(info)
+        page = await _run(queries.list_applications, c.engine, p, _uuid(school_id, "schoolId"), status, first, after)
+        now = c.clock.now()
+        edges = [ApplicationEdge(cursor=queries.encode_cursor(r["submitted_at"], r["id"]), node=Application(
+            id=strawberry.ID(str(r["id"])), school_id=strawberry.ID(str(r["school_id"])),
+            applicant_id=strawberry.ID(str(r["applicant_id"])), applicant_name=r["applicant_name"], aim=r["aim"],
+            audience=r["audience"], promotion=r["promotion"],
+            runner_ids=[strawberry.ID(str(x)) for x in r["runner_ids"]], visibility=r["visibility"],
+            platform=r["platform"], proposed_handle=r["proposed_handle"], status=r["status"],
+            submitted_at=r["submitted_at"], decided_at=r["decided_at"], reason=r["reason"],
+            age_hours=round(((r["decided_at"] or now) - r["submitted_at"]).total_seconds() / 3600, 1)))
+            for r in page.items]
+        return ApplicationConnection(edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None,
+                                                                     end_cursor=page.next_cursor))
+
+
+schema = strawberry.Schema(query=Query)
+
+
+async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    principal = await to_thread.run_sync(lambda: resolve_principal(request, required=False))
+    return {"container": request.app.state.container, "principal": principal}

@@ -1,0 +1,128 @@
+"""ASGI middleware: request ids, and Idempotency-Key replay for POST commands."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from infra.idempotency import request_hash
+from infra.logs import actor_var, request_id_var
+from infra.tokens import InvalidToken
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if incoming and len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
+        request_id_var.set(rid)
+        actor_var.set(None)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+def _problem(status: int, title: str, detail: str) -> tuple[int, bytes]:
+    return status, json.dumps({"type": "https://socialgov.example/problems/idempotency", "title": title,
+                               "status": status, "detail": detail}).encode()
+
+
+def idempotency_middleware(app: ASGIApp) -> ASGIApp:
+    """A POST with `Idempotency-Key` runs once per caller and key; retries get the first result again.
+    The same key with a different request is refused (422); a retry while the first is running gets 409."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", []))
+        key = headers.get(b"idempotency-key", b"").decode("latin-1").strip()
+        if scope["type"] != "http" or scope["method"] != "POST" or not key:
+            await app(scope, receive, send)
+            return
+        container = scope["app"].state.container
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        try:
+            owner = str(container.tokens.verify(auth.partition(" ")[2].strip()).subject)
+        except InvalidToken:
+            await app(scope, receive, send)  # unauthenticated: the app answers 401
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        req_hash = request_hash("POST", scope["path"], body)
+        from anyio import to_thread
+
+        if len(key) > 200:
+            status, payload = _problem(422, "Invalid Idempotency-Key", "the key must be at most 200 characters")
+            await _send_raw(send, status, payload, "application/problem+json")
+            return
+        now = container.clock.now()
+        stored = await to_thread.run_sync(container.idempotency.claim, owner, key, req_hash, now)
+        if stored is not None:
+            if stored.request_hash != req_hash:
+                status, payload = _problem(422, "Idempotency-Key reused",
+                                           "this key was used with a different request")
+            elif stored.status is None:
+                status, payload = _problem(409, "Request in progress",
+                                           "a request with this key is still being processed")
+            else:
+                await _send_raw(send, stored.status, stored.body or b"", stored.content_type or "application/json",
+                                replayed=True)
+                return
+            await _send_raw(send, status, payload, "application/problem+json")
+            return
+
+        delivered = False
+
+        async def replay_receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        captured: dict[str, Any] = {"status": 500, "body": [], "content_type": "application/json"}
+
+        async def capture_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                for k, v in message.get("headers", []):
+                    if k.lower() == b"content-type":
+                        captured["content_type"] = v.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await app(scope, replay_receive, capture_send)
+        finally:
+            status = captured["status"]
+            if status >= 500 or status in (401, 409):
+                await to_thread.run_sync(container.idempotency.release, owner, key)
+            else:
+                await to_thread.run_sync(container.idempotency.complete, owner, key, status,
+                                         b"".join(captured["body"]), captured["content_type"])
+
+    return middleware
+
+
+async def _send_raw(send: Send, status: int, body: bytes, content_type: str, replayed: bool = False) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    if replayed:
+        headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,131 @@
+"""RFC 9457 problem+json for every error, naming each invalid field; never a stack trace or a secret."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from eventsourcing.persistence import OperationalError as ESOperationalError
+from eventsourcing.persistence import PersistenceError
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, RuleRefused
+from services.eventstore import ConcurrencyConflict, Forbidden, NotFound
+
+log = logging.getLogger("socialgov.api")
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://socialgov.example/problems/"
+
+
+def problem(status: int, kind: str, title: str, detail: str | None = None, **extra: Any) -> Response[Any]:
+    body: dict[str, Any] = {"type": TYPE_BASE + kind, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="socialgov"'} if status == 401 else None
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+_FIELD = re.compile(r"`\$\.?([^`]*)`")
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def _field_of(message: str, key: str | None) -> str:
+    for pattern in (_UNKNOWN, _MISSING):
+        m = pattern.search(message)
+        if m:
+            prefix = _FIELD.search(message)
+            base = prefix.group(1) if prefix and prefix.group(1) else ""
+            return f"{base}.{m.group(1)}" if base else m.group(1)
+    m = _FIELD.search(message)
+    if m and m.group(1):
+        return m.group(1)
+    return key or "body"
+
+
+def _clean(message: str) -> str:
+    return re.sub(r"\s*-\s*at `[^`]*`", "", message).strip()
+
+
+def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            message = str(item.get("message", "is invalid"))
+            key = item.get("key")
+            source = item.get("source")
+            field = _field_of(message, str(key) if key else None)
+            if source in ("query", "path", "header") and key:
+                field = str(key)
+            errors.append({"field": field, "message": _clean(message)})
+    if not errors:
+        detail = str(exc.detail)
+        if "JSON" in detail or "decode" in detail.lower() or "malformed" in detail.lower():
+            return problem(400, "malformed-body", "The request body is not valid JSON", detail=_clean(detail))
+        errors.append({"field": _field_of(detail, None), "message": _clean(detail)})
+    return problem(422, "invalid-input", "The request has invalid fields",
+                   detail="; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+
+
+def domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, InvalidInput):
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return problem(422, "invalid-input", "The request has invalid fields", detail=str(exc), errors=errors)
+    if isinstance(exc, RuleRefused):
+        return problem(422, "rule-refused", exc.title, detail="; ".join(exc.conditions),
+                       conditions=exc.conditions, errors=[])
+    if isinstance(exc, AlreadyExists):
+        return problem(409, "already-exists", "Already exists", detail=exc.message,
+                       errors=[{"field": exc.field, "message": exc.message}])
+    if isinstance(exc, InvalidTransition):
+        return problem(409, "invalid-state", "Not allowed in the current state", detail=str(exc))
+    if isinstance(exc, ConcurrencyConflict):
+        return problem(409, "conflict", "Changed by someone else", detail=str(exc))
+    if isinstance(exc, NotFound):
+        return problem(404, "not-found", "Not found", detail=f"{exc.what} not found")
+    if isinstance(exc, Forbidden):
+        return problem(403, "forbidden", "Not allowed", detail=str(exc))
+    raise exc  # pragma: no cover
+
+
+def http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException):
+        return problem(401, "unauthenticated", "Authentication required", detail=str(exc.detail))
+    titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large", 429: "Too many requests",
+              400: "Bad request", 403: "Not allowed", 415: "Unsupported media type"}
+    return problem(exc.status_code, "http-" + str(exc.status_code), titles.get(exc.status_code, "Error"),
+                   detail=str(exc.detail))
+
+
+def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("database unavailable: %s", type(exc).__name__)
+    response = problem(503, "unavailable", "Service unavailable",
+                       detail="the database is not reachable; try again shortly")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, (OperationalError, ESOperationalError, PersistenceError, DBAPIError, ConnectionError)):
+        return unavailable_handler(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "internal", "Internal error", detail="the error has been logged")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ValidationException: validation_handler,
+    InvalidInput: domain_handler,
+    RuleRefused: domain_handler,
+    AlreadyExists: domain_handler,
+    InvalidTransition: domain_handler,
+    ConcurrencyConflict: domain_handler,
+    NotFound: domain_handler,
+    Forbidden: domain_handler,
+    HTTPException: http_handler,
+    Exception: internal_handler,
+}

@@ -1,0 +1,75 @@
+"""Server-rendered web UI: the dashboard page and the development persona picker."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from api.auth import SESSION_COOKIE, resolve_principal
+from api.routes.common import container, now_and_today
+from services import queries
+from services.authorisation import Action, can
+from services.identity import personas, principal_for_person
+
+
+def _dev_only(request: Request[Any, Any, Any]) -> None:
+    c = container(request)
+    if c.settings.is_production or not c.settings.dev_login:
+        raise NotFoundException()
+
+
+@get("/", sync_to_thread=True, include_in_schema=False)
+def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    c = container(request)
+    try:
+        principal = resolve_principal(request, required=False)
+    except Exception:  # noqa: BLE001 - an expired cookie just means: sign in again
+        principal = None
+    if principal is None:
+        dev = not c.settings.is_production and c.settings.dev_login
+        return Redirect("/auth/dev-login" if dev else "/auth/login")
+    now, today = now_and_today(c)
+    trust = None
+    if can(principal, Action.DASHBOARD_TRUST, None):
+        trust = queries.trust_dashboard(c.engine, principal, now, today)
+        schools = trust["per_school"]
+    else:
+        schools = [queries.school_dashboard(c.engine, principal, s, now, today)
+                   for s in sorted(principal.visible_school_ids, key=str) if can(principal, Action.DASHBOARD_SCHOOL, s)]
+    return Template("home.html", context={"principal": principal, "trust": trust, "schools": schools})
+
+
+@get("/auth/dev-login", sync_to_thread=True, include_in_schema=False)
+def dev_login_page(request: Request[Any, Any, Any]) -> Template:
+    _dev_only(request)
+    return Template("dev_login.html", context={"personas": personas(container(request).engine), "principal": None})
+
+
+@post("/auth/dev-login", sync_to_thread=True, include_in_schema=False)
+def dev_login(request: Request[Any, Any, Any],
+              data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)) -> Response[Any]:
+    _dev_only(request)
+    c = container(request)
+    try:
+        person_id = UUID(data.get("person_id", ""))
+    except ValueError:
+        raise NotFoundException("no such persona") from None
+    if principal_for_person(c.engine, person_id, "dev") is None:
+        raise NotFoundException("no such persona")
+    response: Response[Any] = Redirect("/")
+    response.set_cookie(SESSION_COOKIE, c.tokens.issue(person_id, auth_method="dev"), httponly=True,
+                        samesite="lax", secure=c.settings.is_production, path="/")
+    return response
+
+
+@post("/auth/logout", sync_to_thread=False, include_in_schema=False)
+def logout() -> Response[Any]:
+    response: Response[Any] = Redirect("/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

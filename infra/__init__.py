@@ -1,0 +1,1 @@
+"""Outbound adapters: settings, event-store and database configuration, clock, tokens, logging."""

@@ -1,0 +1,65 @@
+"""The database: SQLAlchemy engine for the read model, and the eventsourcing recorder for events.
+One URL serves both: an SQLite file (embedded default) or a PostgreSQL database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from sqlalchemy import Engine, create_engine, event, text
+
+EVENTS_TABLE = "socialgov_events"
+SQLITE_TIMEOUT_S = 30
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S, "check_same_thread": False},
+                               pool_size=pool_size, max_overflow=pool_size)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
+    """The shared application recorder (events table + notification log) for every bounded context."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        datastore = SQLiteDatastore(db_name=path, lock_timeout=SQLITE_TIMEOUT_S, pool_size=pool_size,
+                                    max_overflow=pool_size, originator_id_type="uuid")
+        sqlite_recorder = SQLiteApplicationRecorder(datastore, events_table_name=EVENTS_TABLE)
+        sqlite_recorder.create_table()
+        return sqlite_recorder
+    u = urlparse(url.replace("+psycopg", ""))
+    datastore_pg = PostgresDatastore(
+        dbname=u.path.lstrip("/"), host=u.hostname or "127.0.0.1", port=u.port or 5432,
+        user=unquote(u.username or "postgres"), password=unquote(u.password or ""), pool_size=pool_size,
+        max_overflow=pool_size, max_waiting=100, lock_timeout=10, connect_timeout=5.0, pre_ping=True,
+        pool_open_timeout=5.0)
+    pg_recorder = PostgresApplicationRecorder(datastore_pg, events_table_name=EVENTS_TABLE)
+    pg_recorder.create_table()
+    return pg_recorder
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,49 @@
+"""Bearer tokens: short-lived JWTs (HS256) signed with SOCIALGOV_SECRET_KEY."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged or expired (the message never echoes the token)."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    subject: UUID
+    kind: str
+    auth_method: str
+    expires_at: int
+
+
+class TokenService:
+    def __init__(self, secret_key: str, ttl_minutes: int = 60, issuer: str = "socialgov") -> None:
+        self._key = OctKey.import_key(secret_key.encode())
+        self.ttl_seconds = ttl_minutes * 60
+        self.issuer = issuer
+
+    def issue(self, subject: UUID, kind: str = "person", auth_method: str = "dev", now: float | None = None,
+              ttl_seconds: int | None = None) -> str:
+        iat = int(now if now is not None else time.time())
+        claims = {"iss": self.issuer, "sub": str(subject), "knd": kind, "amr": auth_method, "iat": iat,
+                  "exp": iat + (ttl_seconds or self.ttl_seconds), "jti": uuid.uuid4().hex}
+        return jwt.encode({"alg": "HS256"}, claims, self._key)
+
+    def verify(self, token: str, now: float | None = None) -> TokenClaims:
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=["HS256"])
+            jwt.JWTClaimsRegistry(now=int(now) if now is not None else None, leeway=5,
+                                  iss={"essential": True, "value": self.issuer},
+                                  exp={"essential": True}, sub={"essential": True}).validate(decoded.claims)
+            return TokenClaims(UUID(decoded.claims["sub"]), str(decoded.claims.get("knd", "person")),
+                               str(decoded.claims.get("amr", "bearer")), int(decoded.claims["exp"]))
+        except (JoseError, ValueError, KeyError, TypeError) as e:
+            raise InvalidToken(type(e).__name__) from None

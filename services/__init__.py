@@ -1,0 +1,1 @@
+"""Application layer: commands per bounded context, authorisation, projections and read-side queries."""

@@ -1,0 +1,130 @@
+"""Who may do what, where: one permission table and a pure `can(principal, action, school_id)`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from uuid import UUID
+
+from domain.events import Actor, ActorKind
+from domain.values import Role
+
+
+class Action(StrEnum):
+    TRUST_SETTINGS_CHANGE = "trust.settings.change"
+    POLICY_PUBLISH = "policy.publish"
+    SCHOOL_ADD = "school.add"
+    SCHOOL_READ = "school.read"
+    STAFF_ADD = "staff.add"
+    STAFF_READ = "staff.read"
+    TRAINING_RECORD = "training.record"
+    ACKNOWLEDGEMENT_RECORD = "acknowledgement.record"
+    PERSONAL_ACCOUNT_DECLARE = "personal_account.declare"
+    APPLICATION_SUBMIT = "application.submit"
+    APPLICATION_READ = "application.read"
+    APPLICATION_DECIDE = "application.decide"
+    APPLICATION_WITHDRAW = "application.withdraw"
+    DASHBOARD_SCHOOL = "dashboard.school"
+    DASHBOARD_TRUST = "dashboard.trust"
+    AUDIT_READ = "audit.read"
+
+
+T, D, S, M, ST, V = Role.TRUST_ADMIN, Role.DPO, Role.SLT, Role.MODERATOR, Role.STAFF, Role.VOLUNTEER
+EVERYONE = frozenset(Role)
+
+#: The permission table. Trust roles (trust_admin, dpo) apply to every school of their trust.
+PERMISSIONS: Mapping[Action, frozenset[Role]] = {
+    Action.TRUST_SETTINGS_CHANGE: frozenset({T}),
+    Action.POLICY_PUBLISH: frozenset({T}),
+    Action.SCHOOL_ADD: frozenset({T}),
+    Action.SCHOOL_READ: EVERYONE,
+    Action.STAFF_ADD: frozenset({T, S, M}),
+    Action.STAFF_READ: frozenset({T, D, S, M}),
+    Action.TRAINING_RECORD: frozenset({T, S, M}),
+    Action.ACKNOWLEDGEMENT_RECORD: frozenset({T, S}),
+    Action.PERSONAL_ACCOUNT_DECLARE: frozenset({T, S}),
+    Action.APPLICATION_SUBMIT: frozenset({S, M, ST, V}),
+    Action.APPLICATION_READ: frozenset({T, D, S, M}),
+    Action.APPLICATION_DECIDE: frozenset({S}),
+    Action.APPLICATION_WITHDRAW: frozenset({S, M, ST, V}),
+    Action.DASHBOARD_SCHOOL: frozenset({T, D, S, M}),
+    Action.DASHBOARD_TRUST: frozenset({T, D}),
+    Action.AUDIT_READ: frozenset({T, D}),
+}
+
+#: What a person may always do about themselves (record own training, acknowledge, declare accounts).
+SELF_SERVICE: frozenset[Action] = frozenset({
+    Action.TRAINING_RECORD, Action.ACKNOWLEDGEMENT_RECORD, Action.PERSONAL_ACCOUNT_DECLARE, Action.STAFF_READ,
+})
+
+#: Integration clients act by scope, never by role.
+SCOPES: Mapping[Action, str] = {
+    Action.STAFF_ADD: "staff:write",
+    Action.TRAINING_RECORD: "staff:write",
+    Action.ACKNOWLEDGEMENT_RECORD: "staff:write",
+    Action.SCHOOL_READ: "read",
+    Action.STAFF_READ: "read",
+    Action.APPLICATION_READ: "read",
+    Action.DASHBOARD_SCHOOL: "read",
+    Action.DASHBOARD_TRUST: "read",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller with everything `can` needs resolved up front."""
+
+    kind: ActorKind
+    id: UUID
+    display_name: str
+    trust_id: UUID
+    trust_school_ids: frozenset[UUID]
+    trust_roles: frozenset[Role] = frozenset()
+    school_roles: Mapping[UUID, frozenset[Role]] = field(default_factory=dict)
+    scopes: frozenset[str] = frozenset()
+    auth_method: str = "bearer"
+    request_id: str | None = None
+
+    @property
+    def visible_school_ids(self) -> frozenset[UUID]:
+        if self.trust_roles or self.kind is ActorKind.INTEGRATION:
+            return self.trust_school_ids
+        return frozenset(s for s, roles in self.school_roles.items() if roles and s in self.trust_school_ids)
+
+    def roles_at(self, school_id: UUID | None) -> frozenset[Role]:
+        if school_id is None:
+            return self.trust_roles
+        return self.trust_roles | self.school_roles.get(school_id, frozenset())
+
+    def actor(self, action: Action, school_id: UUID | None) -> Actor:
+        """The actor record for an event: which of the caller's roles authorised this action."""
+        if self.kind is ActorKind.INTEGRATION:
+            role: str | None = SCOPES.get(action)
+        else:
+            allowed = PERMISSIONS[action]
+            held = sorted((r for r in self.roles_at(school_id) if r in allowed), key=lambda r: list(Role).index(r))
+            role = held[0].value if held else "self"
+        return Actor(self.kind, self.id, self.display_name, role, self.auth_method, self.request_id)
+
+
+def can(principal: Principal, action: Action, school_id: UUID | None) -> bool:
+    """May `principal` perform `action` at `school_id` (None: at trust level)? Pure; no I/O."""
+    if school_id is not None and school_id not in principal.trust_school_ids:
+        return False
+    if principal.kind is ActorKind.INTEGRATION:
+        scope = SCOPES.get(action)
+        return scope is not None and scope in principal.scopes
+    return any(role in PERMISSIONS[action] for role in principal.roles_at(school_id))
+
+
+def can_about_person(principal: Principal, action: Action, person_id: UUID, person_school_ids: frozenset[UUID],
+                     person_trust_id: UUID) -> bool:
+    """For actions about a person: themselves (self-service), or a role at one of the schools they belong to."""
+    if person_trust_id != principal.trust_id:
+        return False
+    if principal.kind is ActorKind.PERSON and principal.id == person_id and action in SELF_SERVICE:
+        return True
+    if can(principal, action, None):
+        return True
+    return any(can(principal, action, s) for s in person_school_ids)

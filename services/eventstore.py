@@ -1,0 +1,130 @@
+"""The base of every bounded context's eventsourcing Application.
+
+All contexts share one recorder (one table, one notification sequence) so that projections and the audit
+chain see a single total order of events (docs/decisions/0002-one-event-log.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Transcoding,
+)
+
+from domain.events import Actor, ActorKind, Aggregate, DomainEvent
+from services.ports import Clock
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else changed the aggregate since it was loaded; nothing was written."""
+
+
+class NotFound(Exception):
+    """The thing does not exist, or the caller may not know that it exists (another tenant's)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what} not found")
+
+
+class Forbidden(Exception):
+    """The caller can see the thing but may not do this to it."""
+
+
+class ActorAsDict(Transcoding):
+    type = Actor
+    name = "actor"
+
+    def encode(self, obj: Actor) -> dict[str, Any]:
+        return {"kind": obj.kind.value, "id": obj.id, "display_name": obj.display_name, "role": obj.role,
+                "auth_method": obj.auth_method, "request_id": obj.request_id}
+
+    def decode(self, data: dict[str, Any]) -> Actor:
+        return Actor(ActorKind(data["kind"]), data["id"], data["display_name"], data["role"],
+                     data["auth_method"], data["request_id"])
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def register_transcodings(transcoder: JSONTranscoder) -> None:
+    transcoder.register(ActorAsDict())
+    transcoder.register(DateAsISO())
+
+
+def build_mapper() -> Mapper[UUID]:
+    """A mapper for our events; used by the applications and by projections reading notifications."""
+    from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, UUIDAsHex
+
+    transcoder = JSONTranscoder()
+    for t in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(t)
+    register_transcodings(transcoder)
+    return Mapper(transcoder=transcoder)
+
+
+#: Called after every successful save with the highest notification id written (read-your-writes hook).
+AfterSave = Callable[[int], None]
+
+
+class ContextApplication(Application[UUID]):
+    """One bounded context's command side, on the shared recorder."""
+
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, after_save: AfterSave | None = None) -> None:
+        self._shared_recorder = recorder
+        self.clock = clock
+        self.after_save = after_save
+        super().__init__(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "n"})
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        return self._shared_recorder
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return build_mapper()
+
+    def load(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        events = list(self.events.get(aggregate_id))
+        if not events:
+            return None
+        aggregate = cls(aggregate_id)
+        for event in events:
+            if not isinstance(event, DomainEvent):  # pragma: no cover - foreign event
+                raise TypeError(f"unexpected stored event {type(event)!r}")
+            aggregate._mutate(event)
+        return aggregate
+
+    def load_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, A | None]:
+        return {i: self.load(cls, i) for i in ids}
+
+    def commit(self, *aggregates: Aggregate) -> int:
+        """Saves the pending events of all given aggregates atomically; returns the last notification id."""
+        events = [e for a in aggregates for e in a.collect_events()]
+        if not events:
+            return 0
+        try:
+            recordings = self.save(*events)
+        except IntegrityError as e:
+            raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
+        last = max(r.notification.id for r in recordings)
+        if self.after_save is not None:
+            self.after_save(last)
+        return last

@@ -1,0 +1,55 @@
+"""Resolving an authenticated subject into a Principal from the read model (roles, trust, schools)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from uuid import UUID
+
+from sqlalchemy import Engine, select
+
+from domain.events import ActorKind
+from domain.values import Role
+from services import readmodel as rm
+from services.authorisation import Principal
+
+
+def principal_for_person(engine: Engine, person_id: UUID, auth_method: str,
+                         request_id: str | None = None) -> Principal | None:
+    """The principal for an active person, or None if unknown or no longer active."""
+    with engine.connect() as conn:
+        person = conn.execute(select(rm.people).where(rm.people.c.id == person_id)).first()
+        if person is None or person.status != "active":
+            return None
+        rows = conn.execute(select(rm.role_assignments.c.role, rm.role_assignments.c.school_id)
+                            .where(rm.role_assignments.c.person_id == person_id)).all()
+        school_ids = conn.execute(select(rm.schools.c.id).where(rm.schools.c.trust_id == person.trust_id)).scalars()
+        trust_schools = frozenset(school_ids)
+    trust_roles: set[Role] = set()
+    school_roles: dict[UUID, set[Role]] = defaultdict(set)
+    for role, school_id in rows:
+        if school_id is None:
+            trust_roles.add(Role(role))
+        else:
+            school_roles[school_id].add(Role(role))
+    return Principal(kind=ActorKind.PERSON, id=person.id, display_name=person.display_name, trust_id=person.trust_id,
+                     trust_school_ids=trust_schools, trust_roles=frozenset(trust_roles),
+                     school_roles={k: frozenset(v) for k, v in school_roles.items()}, auth_method=auth_method,
+                     request_id=request_id)
+
+
+def personas(engine: Engine) -> list[dict[str, object]]:
+    """Everyone with a role, for the development persona picker."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(rm.people.c.id, rm.people.c.display_name, rm.role_assignments.c.role, rm.schools.c.name)
+            .join(rm.role_assignments, rm.role_assignments.c.person_id == rm.people.c.id)
+            .outerjoin(rm.schools, rm.schools.c.id == rm.role_assignments.c.school_id)
+            .where(rm.people.c.status == "active")
+            .order_by(rm.people.c.display_name)).all()
+    out: dict[UUID, dict[str, object]] = {}
+    for pid, name, role, school in rows:
+        entry = out.setdefault(pid, {"id": pid, "display_name": name, "roles": []})
+        roles = entry["roles"]
+        assert isinstance(roles, list)
+        roles.append(f"{role} at {school}" if school else f"{role} (trust)")
+    return list(out.values())

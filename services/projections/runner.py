@@ -1,0 +1,102 @@
+"""Runs projections: reads the shared notification log and applies events in one transaction per batch, which
+also moves the projection's tracking position. The tracking row is locked for the batch, so concurrent
+catch-ups (several web workers, a CLI rebuild) serialise and each event is applied exactly once.
+Works the same on SQLite and PostgreSQL (docs/decisions/0003-projection-runner.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from domain.events import DomainEvent
+from services.readmodel import PROJECTED_TABLES, projection_tracking
+
+
+class Projection(Protocol):
+    name: str
+
+    def handle(self, conn: Connection, event: DomainEvent) -> None: ...
+
+
+Progress = Callable[[int, int], None]
+
+
+class Projector:
+    def __init__(self, engine: Engine, recorder: ApplicationRecorder, mapper: Mapper[UUID],
+                 projection: Projection, batch_size: int = 500) -> None:
+        self.engine = engine
+        self.recorder = recorder
+        self.mapper = mapper
+        self.projection = projection
+        self.batch_size = batch_size
+        self.name = projection.name
+
+    def position(self) -> int:
+        with self.engine.connect() as conn:
+            pos = conn.execute(select(projection_tracking.c.position)
+                               .where(projection_tracking.c.name == self.name)).scalar()
+        return int(pos or 0)
+
+    def _lock(self, conn: Connection) -> int:
+        """Takes the tracking row's write lock (creating the row once) and returns the position under it."""
+        result = conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name)
+                              .values(position=projection_tracking.c.position))
+        if result.rowcount == 0:
+            conn.execute(insert(projection_tracking).values(name=self.name, position=0))
+        pos = conn.execute(select(projection_tracking.c.position)
+                           .where(projection_tracking.c.name == self.name)).scalar_one()
+        return int(pos)
+
+    def _apply_batch(self, conn: Connection, position: int) -> int:
+        """Applies the next batch after `position` on `conn`, moves tracking; returns the new position."""
+        notifications = self.recorder.select_notifications(position + 1, self.batch_size)
+        if not notifications:
+            return position
+        for n in notifications:
+            event = self.mapper.to_domain_event(n)
+            if isinstance(event, DomainEvent):
+                self.projection.handle(conn, event)
+        last = notifications[-1].id
+        conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name)
+                     .values(position=last))
+        return last
+
+    def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
+        """Applies every event not yet applied (or at least up to `until`), one transaction per batch.
+        Returns how many notification positions it advanced."""
+        if until is not None and self.position() >= until:
+            return 0
+        start = None
+        total = self.recorder.max_notification_id() or 0
+        while True:
+            with self.engine.begin() as conn:
+                position = self._lock(conn)
+                start = position if start is None else start
+                if until is not None and position >= until:
+                    return position - start
+                new_position = self._apply_batch(conn, position)
+            if new_position == position:
+                return position - start
+            if progress is not None:
+                progress(new_position, max(total, new_position))
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Empties the read model and replays the whole log from zero in one transaction: readers see the old
+        tables until the new ones are complete, and a failure leaves the old ones in place."""
+        total = self.recorder.max_notification_id() or 0
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            for table in reversed(PROJECTED_TABLES):
+                conn.execute(delete(table))
+            position = 0
+            while True:
+                new_position = self._apply_batch(conn, position)
+                if new_position == position:
+                    return position
+                position = new_position
+                if progress is not None:
+                    progress(position, max(total, position))

@@ -1,0 +1,285 @@
+"""Read-side queries over the read model, always filtered by what the principal may see."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Engine, Text, and_, cast, func, or_, select
+
+from domain.errors import InvalidInput
+from domain.values import RUNNER_ROLES
+from services import readmodel as rm
+from services.authorisation import Action, Principal, can, can_about_person
+from services.eventstore import NotFound
+
+Row = dict[str, Any]
+
+
+class ReadModelLookups:
+    """DirectoryLookups answered from the read model."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def school_id_by_urn(self, trust_id: UUID, urn: str) -> UUID | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(rm.schools.c.id).where(rm.schools.c.trust_id == trust_id,
+                                                              rm.schools.c.urn == urn)).scalar()
+
+    def person_id_by_email(self, trust_id: UUID, email: str) -> UUID | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(rm.people.c.id).where(rm.people.c.trust_id == trust_id,
+                                                             rm.people.c.email == email.lower())).scalar()
+
+
+# ----- schools -----
+def list_schools(engine: Engine, principal: Principal) -> list[Row]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(rm.schools).where(rm.schools.c.id.in_(principal.visible_school_ids))
+                            .order_by(rm.schools.c.name)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def get_school(engine: Engine, principal: Principal, school_id: UUID) -> Row:
+    if school_id not in principal.visible_school_ids:
+        raise NotFound("school")
+    with engine.connect() as conn:
+        row = conn.execute(select(rm.schools).where(rm.schools.c.id == school_id)).mappings().first()
+    if row is None:
+        raise NotFound("school")
+    return dict(row)
+
+
+# ----- people -----
+def list_staff(engine: Engine, principal: Principal, school_id: UUID) -> list[Row]:
+    if school_id not in principal.visible_school_ids:
+        raise NotFound("school")
+    if not can(principal, Action.STAFF_READ, school_id):
+        return []
+    ra = rm.role_assignments
+    with engine.connect() as conn:
+        rows = conn.execute(select(rm.people.c.id, rm.people.c.display_name, rm.people.c.email, rm.people.c.status,
+                                   ra.c.role)
+                            .join(ra, ra.c.person_id == rm.people.c.id)
+                            .where(ra.c.school_id == school_id)
+                            .order_by(rm.people.c.display_name, rm.people.c.id, ra.c.role)).all()
+    out: dict[UUID, Row] = {}
+    for pid, name, email, status, role in rows:
+        out.setdefault(pid, {"id": pid, "display_name": name, "email": email, "status": status, "roles": []})
+        out[pid]["roles"].append(role)
+    return list(out.values())
+
+
+def get_person(engine: Engine, principal: Principal, person_id: UUID, today: date) -> Row:
+    with engine.connect() as conn:
+        person = conn.execute(select(rm.people).where(rm.people.c.id == person_id)).mappings().first()
+        if person is None or person.trust_id != principal.trust_id:
+            raise NotFound("person")
+        roles = conn.execute(select(rm.role_assignments.c.role, rm.role_assignments.c.school_id)
+                             .where(rm.role_assignments.c.person_id == person_id)
+                             .order_by(rm.role_assignments.c.role)).all()
+        schools = frozenset(s for _, s in roles if s is not None)
+        if not can_about_person(principal, Action.STAFF_READ, person_id, schools, person.trust_id):
+            raise NotFound("person")
+        training = conn.execute(select(rm.training_records).where(rm.training_records.c.person_id == person_id)
+                                .order_by(rm.training_records.c.completed_on)).mappings().all()
+        acks = conn.execute(select(rm.acknowledgements.c.policy_version_id, rm.acknowledgements.c.acknowledged_at,
+                                   rm.policy_versions.c.label)
+                            .join(rm.policy_versions,
+                                  rm.policy_versions.c.id == rm.acknowledgements.c.policy_version_id)
+                            .where(rm.acknowledgements.c.person_id == person_id)
+                            .order_by(rm.acknowledgements.c.acknowledged_at)).mappings().all()
+        current = conn.execute(select(rm.trusts.c.current_policy_version_id)
+                               .where(rm.trusts.c.id == person.trust_id)).scalar()
+        declared = conn.execute(select(rm.personal_accounts).where(rm.personal_accounts.c.person_id == person_id)
+                                .order_by(rm.personal_accounts.c.declared_at)).mappings().all()
+    return {
+        "id": person.id, "display_name": person.display_name, "email": person.email, "status": person.status,
+        "roles": [{"role": r, "school_id": s} for r, s in roles],
+        "training": [{"id": t.id, "course": t.course, "completed_on": t.completed_on, "expires_on": t.expires_on,
+                      "valid": t.completed_on <= today <= t.expires_on} for t in training],
+        "training_valid": any(t.completed_on <= today <= t.expires_on for t in training),
+        "acknowledgements": [dict(a) for a in acks],
+        "acknowledged_current_policy": current is not None and any(a.policy_version_id == current for a in acks),
+        "personal_accounts": [{k: v for k, v in dict(d).items() if k not in ("person_id", "trust_id")}
+                              for d in declared],
+    }
+
+
+def list_policy_versions(engine: Engine, principal: Principal) -> list[Row]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(rm.policy_versions).where(rm.policy_versions.c.trust_id == principal.trust_id)
+                            .order_by(rm.policy_versions.c.published_at)).mappings().all()
+        current = conn.execute(select(rm.trusts.c.current_policy_version_id)
+                               .where(rm.trusts.c.id == principal.trust_id)).scalar()
+    return [{**{k: v for k, v in dict(r).items() if k != "trust_id"}, "current": r.id == current} for r in rows]
+
+
+# ----- applications -----
+APPLICATION_FIELDS = ("id", "school_id", "applicant_id", "applicant_name", "aim", "audience", "promotion",
+                      "runner_ids", "visibility", "platform", "proposed_handle", "status", "submitted_at",
+                      "decided_at", "decided_by", "reason", "version")
+
+
+def _application(row: Any) -> Row:
+    out = {k: row[k] for k in APPLICATION_FIELDS}
+    out["runner_ids"] = [UUID(r) for r in row["runner_ids"]]
+    return out
+
+
+def _application_scope(principal: Principal, school_id: UUID) -> Any:
+    """Rows of `school_id` the principal may read: all of them with APPLICATION_READ, else their own."""
+    t = rm.applications
+    if can(principal, Action.APPLICATION_READ, school_id):
+        return t.c.school_id == school_id
+    like = f'%"{principal.id}"%'
+    return and_(t.c.school_id == school_id,
+                or_(t.c.applicant_id == principal.id, cast(t.c.runner_ids, Text).like(like)))
+
+
+def get_application(engine: Engine, principal: Principal, application_id: UUID) -> Row:
+    t = rm.applications
+    with engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == application_id)).mappings().first()
+    if row is None or row["school_id"] not in principal.visible_school_ids:
+        raise NotFound("application")
+    involved = principal.id == row["applicant_id"] or str(principal.id) in row["runner_ids"]
+    if not (involved or can(principal, Action.APPLICATION_READ, row["school_id"])):
+        raise NotFound("application")
+    return _application(row)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Row]
+    next_cursor: str | None
+
+
+def encode_cursor(submitted_at: datetime, id: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{submitted_at.isoformat()}|{id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        at, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(at), UUID(id_)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
+        raise InvalidInput.one("after", "is not a cursor this API returned") from e
+
+
+APPLICATION_STATUSES = ("submitted", "approved", "rejected", "withdrawn")
+
+
+def list_applications(engine: Engine, principal: Principal, school_id: UUID, status: str | None = None,
+                      limit: int = 50, after: str | None = None) -> Page:
+    if school_id not in principal.visible_school_ids:
+        raise NotFound("school")
+    if status is not None and status not in APPLICATION_STATUSES:
+        raise InvalidInput.one("status", "must be one of " + ", ".join(APPLICATION_STATUSES))
+    if not 1 <= limit <= 200:
+        raise InvalidInput.one("limit", "must be between 1 and 200")
+    t = rm.applications
+    query = select(t).where(_application_scope(principal, school_id))
+    if status is not None:
+        query = query.where(t.c.status == status)
+    if after is not None:
+        at, id_ = decode_cursor(after)
+        query = query.where(or_(t.c.submitted_at > at, and_(t.c.submitted_at == at, t.c.id > id_)))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(t.c.submitted_at, t.c.id).limit(limit + 1)).mappings().all()
+    items = [_application(r) for r in rows[:limit]]
+    nxt = encode_cursor(rows[limit - 1]["submitted_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    return Page(items, nxt)
+
+
+# ----- dashboards -----
+def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: datetime,
+                    today: date) -> dict[UUID, Row]:
+    t, ra, tr, ack = rm.applications, rm.role_assignments, rm.training_records, rm.acknowledgements
+    figures: dict[UUID, Row] = defaultdict(lambda: {
+        "pending_applications": 0, "oldest_pending_hours": None, "approved_applications": 0,
+        "rejected_applications": 0, "withdrawn_applications": 0, "people": 0, "trained_people": 0,
+        "acknowledged_people": 0})
+    runner_roles = [r.value for r in RUNNER_ROLES]
+    with engine.connect() as conn:
+        current = conn.execute(select(rm.trusts.c.current_policy_version_id).where(rm.trusts.c.id == trust_id)).scalar()
+        for school_id, status, n, oldest in conn.execute(
+                select(t.c.school_id, t.c.status, func.count(), func.min(t.c.submitted_at))
+                .where(t.c.trust_id == trust_id, t.c.school_id.in_(school_ids))
+                .group_by(t.c.school_id, t.c.status)):
+            f = figures[school_id]
+            f[f"{'pending' if status == 'submitted' else status}_applications"] = n
+            if status == "submitted" and oldest is not None:
+                oldest = rm.UtcDateTime().process_result_value(oldest, conn.dialect)
+                assert oldest is not None
+                f["oldest_pending_hours"] = round((now - oldest).total_seconds() / 3600, 1)
+        members = (select(ra.c.school_id, ra.c.person_id)
+                   .where(ra.c.trust_id == trust_id, ra.c.school_id.in_(school_ids), ra.c.role.in_(runner_roles))
+                   .distinct().subquery())
+        for school_id, n in conn.execute(select(members.c.school_id, func.count()).group_by(members.c.school_id)):
+            figures[school_id]["people"] = n
+        trained = (select(tr.c.person_id).where(tr.c.trust_id == trust_id, tr.c.completed_on <= today,
+                                                tr.c.expires_on >= today).distinct().subquery())
+        for school_id, n in conn.execute(select(members.c.school_id, func.count())
+                                         .join(trained, trained.c.person_id == members.c.person_id)
+                                         .group_by(members.c.school_id)):
+            figures[school_id]["trained_people"] = n
+        if current is not None:
+            for school_id, n in conn.execute(select(members.c.school_id, func.count())
+                                             .join(ack, and_(ack.c.person_id == members.c.person_id,
+                                                             ack.c.policy_version_id == current))
+                                             .group_by(members.c.school_id)):
+                figures[school_id]["acknowledged_people"] = n
+    for f in figures.values():
+        people = f["people"]
+        f["training_coverage_pct"] = round(100 * f["trained_people"] / people, 1) if people else None
+        f["acknowledgement_coverage_pct"] = round(100 * f["acknowledged_people"] / people, 1) if people else None
+    return figures
+
+
+def school_dashboard(engine: Engine, principal: Principal, school_id: UUID, now: datetime, today: date) -> Row:
+    school = get_school(engine, principal, school_id)
+    if not can(principal, Action.DASHBOARD_SCHOOL, school_id):
+        raise NotFound("school")
+    figures = _school_figures(engine, principal.trust_id, [school_id], now, today)[school_id]
+    return {"school_id": school_id, "school_name": school["name"], **figures}
+
+
+def trust_dashboard(engine: Engine, principal: Principal, now: datetime, today: date) -> Row:
+    if not can(principal, Action.DASHBOARD_TRUST, None):
+        raise NotFound("trust dashboard")
+    schools = list_schools(engine, principal)
+    ids = [s["id"] for s in schools]
+    figures = _school_figures(engine, principal.trust_id, ids, now, today)
+    rows = [{"school_id": s["id"], "school_name": s["name"], **figures[s["id"]]} for s in schools]
+    people = sum(r["people"] for r in rows)
+    pending = [r["oldest_pending_hours"] for r in rows if r["oldest_pending_hours"] is not None]
+    totals = {
+        "schools": len(rows),
+        "pending_applications": sum(r["pending_applications"] for r in rows),
+        "oldest_pending_hours": max(pending) if pending else None,
+        "approved_applications": sum(r["approved_applications"] for r in rows),
+        "rejected_applications": sum(r["rejected_applications"] for r in rows),
+        "people": people,
+        "training_coverage_pct": round(100 * sum(r["trained_people"] for r in rows) / people, 1) if people else None,
+        "acknowledgement_coverage_pct": (round(100 * sum(r["acknowledged_people"] for r in rows) / people, 1)
+                                         if people else None),
+    }
+    return {"trust_id": principal.trust_id, **totals, "per_school": rows}
+
+
+def get_trust_settings(engine: Engine, principal: Principal) -> Row:
+    t = rm.trusts
+    with engine.connect() as conn:
+        row = conn.execute(select(t.c.id, t.c.name, t.c.response_hours, t.c.due_soon_hours, t.c.end_of_day,
+                                  t.c.training_validity_months, t.c.assessment_working_days,
+                                  t.c.current_policy_version_id).where(t.c.id == principal.trust_id)).mappings().first()
+    if row is None:
+        raise NotFound("trust")
+    return dict(row)

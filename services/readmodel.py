@@ -1,0 +1,169 @@
+"""Read-model tables kept by projections. Queries read only these; every row carries its tenant.
+
+Owned here (not in infra/) because a projection and the shape it writes are one thing; infra owns the
+engine and Alembic applies this metadata (docs/decisions/0004-read-model-tables-in-services.md).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend: stored as UTC, always read back with tzinfo=UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+projection_tracking = Table(
+    "projection_tracking", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False, default=0),
+)
+
+trusts = Table(
+    "rm_trusts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("response_hours", Integer, nullable=False),
+    Column("due_soon_hours", Integer, nullable=False),
+    Column("end_of_day", String(5), nullable=False),
+    Column("training_validity_months", Integer, nullable=False),
+    Column("assessment_working_days", Integer, nullable=False),
+    Column("current_policy_version_id", Uuid, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+schools = Table(
+    "rm_schools", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False, index=True),
+    Column("name", String(300), nullable=False),
+    Column("urn", String(7), nullable=False),
+    Column("nation", String(30), nullable=False),
+    Column("timezone", String(60), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+policy_versions = Table(
+    "rm_policy_versions", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False, index=True),
+    Column("label", String(100), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
+)
+
+people = Table(
+    "rm_people", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False, index=True),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_rm_people_trust_email", "trust_id", "email"),
+)
+
+role_assignments = Table(
+    "rm_role_assignments", metadata,
+    Column("person_id", Uuid, primary_key=True),
+    Column("scope_id", Uuid, primary_key=True, comment="the school, or the trust for a trust-wide role"),
+    Column("role", String(30), primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=True, index=True),
+)
+
+training_records = Table(
+    "rm_training_records", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("person_id", Uuid, nullable=False, index=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("course", String(300), nullable=False),
+    Column("completed_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=False),
+)
+
+acknowledgements = Table(
+    "rm_acknowledgements", metadata,
+    Column("person_id", Uuid, primary_key=True),
+    Column("policy_version_id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("acknowledged_at", UtcDateTime(), nullable=False),
+)
+
+personal_accounts = Table(
+    "rm_personal_accounts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("person_id", Uuid, nullable=False, index=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("platform", String(30), nullable=False),
+    Column("handle", String(200), nullable=False),
+    Column("names_school", Boolean, nullable=False),
+    Column("disclaimer_present", Boolean, nullable=False),
+    Column("declared_at", UtcDateTime(), nullable=False),
+)
+
+applications = Table(
+    "rm_applications", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+    Column("applicant_id", Uuid, nullable=False),
+    Column("applicant_name", String(200), nullable=False),
+    Column("aim", Text, nullable=False),
+    Column("audience", Text, nullable=False),
+    Column("promotion", Text, nullable=False),
+    Column("runner_ids", JSON, nullable=False),
+    Column("visibility", String(10), nullable=False),
+    Column("platform", String(30), nullable=False),
+    Column("proposed_handle", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("decided_by", Uuid, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_applications_school_status", "school_id", "status", "submitted_at"),
+    Index("ix_rm_applications_trust_status", "trust_id", "status"),
+)
+
+#: Tables a projection rebuild empties and refills (everything but tracking).
+PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, training_records, acknowledgements,
+                    personal_accounts, applications]
