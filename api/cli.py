@@ -142,6 +142,26 @@ def cmd_personas(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from infra.celery_app import celery_app
+
+    argv = ["worker", f"--loglevel={args.loglevel}", f"--pool={args.pool}"]
+    if args.concurrency:
+        argv.append(f"--concurrency={args.concurrency}")
+    celery_app.worker_main(argv)
+    return 0
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from infra.celery_app import celery_app
+
+    Path(args.schedule).parent.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", f"--loglevel={args.loglevel}", f"--schedule={args.schedule}"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="socialgov", description="Social media governance for school trusts")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--person", required=True)
     tok.set_defaults(func=cmd_dev_token)
     sub.add_parser("personas", help="list people and their roles (ids for dev-token)").set_defaults(func=cmd_personas)
+    worker = sub.add_parser("worker", help="run a Celery worker for background tasks (SOCIALGOV_REDIS_URL)")
+    worker.add_argument("--loglevel", default="info")
+    worker.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+    worker.add_argument("--concurrency", type=int, default=0, help="worker processes (default: one per CPU)")
+    worker.set_defaults(func=cmd_worker)
+    beat = sub.add_parser("beat", help="run the Celery beat scheduler (exactly one per deployment)")
+    beat.add_argument("--loglevel", default="info")
+    beat.add_argument("--schedule", default="./var/celerybeat-schedule", help="beat's schedule state file")
+    beat.set_defaults(func=cmd_beat)
     trust = sub.add_parser("trust", help="trust bootstrap")
     trust_sub = trust.add_subparsers(dest="trust_command", required=True)
     create = trust_sub.add_parser("create", help="create a trust and its first trust administrator")

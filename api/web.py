@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
@@ -53,7 +53,7 @@ def dev_login_page(request: Request[Any, Any, Any]) -> Template:
 
 @post("/auth/dev-login", sync_to_thread=True, include_in_schema=False)
 def dev_login(request: Request[Any, Any, Any],
-              data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)) -> Response[Any]:
+              data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response[Any]:
     _dev_only(request)
     c = container(request)
     try:

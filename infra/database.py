@@ -53,8 +53,9 @@ def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
     datastore_pg = PostgresDatastore(
         dbname=u.path.lstrip("/"), host=u.hostname or "127.0.0.1", port=u.port or 5432,
         user=unquote(u.username or "postgres"), password=unquote(u.password or ""), pool_size=pool_size,
-        max_overflow=pool_size, max_waiting=100, lock_timeout=10, connect_timeout=5.0, pre_ping=True,
-        pool_open_timeout=5.0)
+        max_overflow=pool_size, max_waiting=100, lock_timeout=10, connect_timeout=5.0, pre_ping=True)
+    # No pool_open_timeout: with it, eventsourcing calls pool.wait() on every checkout, which psycopg_pool
+    # does not allow from two threads at once (an AssertionError under concurrent first requests).
     pg_recorder = PostgresApplicationRecorder(datastore_pg, events_table_name=EVENTS_TABLE)
     pg_recorder.create_table()
     return pg_recorder

@@ -1,0 +1,41 @@
+# SocialGov — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint install browser bench demo-scale clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: serve the product on embedded SQLite (./var) with the demo trust, in development mode.
+run: $(STAMP)
+	$(BIN)/socialgov run --host 127.0.0.1 --port 8000
+
+## Chromium from Debian packages for the browser tests (Playwright cannot download its own here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian package) for browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "could not install chromium: run 'apt-get install -y chromium' as root"; exit 1; }; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## make test: lint, then the whole suite on SQLite *and* PostgreSQL (databases are created by the suite).
+test: $(STAMP) browser lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/foundation.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

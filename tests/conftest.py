@@ -1,0 +1,148 @@
+"""Fixtures: the real app on the real stores, once on SQLite and once on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.container import Container
+from infra.clock import SettableClock
+from infra.settings import Settings
+from services.authorisation import Principal
+from services.directory import system_actor
+from services.identity import principal_for_person
+from tests.databases import fresh_postgres
+
+T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'socialgov.db'}"
+    return fresh_postgres(WORKER)
+
+
+@pytest.fixture(scope="session")
+def container(backend: str) -> Iterator[Container]:
+    c = Container(Settings(database_url=backend, db_pool_size=5), clock=SettableClock(T0))
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def client(container: Container) -> Iterator[TestClient[Any]]:
+    app = create_app(container=container)
+    with TestClient(app, raise_server_exceptions=False) as tc:
+        yield tc
+
+
+@dataclass
+class World:
+    """A fresh trust with two schools and people in every role, built through the real services."""
+
+    c: Container
+    client: TestClient[Any]
+    trust_id: UUID
+    admin: UUID
+    policy: UUID
+    school: UUID
+    other_school: UUID
+    people: dict[str, UUID] = field(default_factory=dict)
+
+    def principal(self, name: str) -> Principal:
+        pid = self.admin if name == "admin" else self.people[name]
+        p = principal_for_person(self.c.engine, pid, "test")
+        assert p is not None
+        return p
+
+    def token(self, name: str) -> str:
+        pid = self.admin if name == "admin" else self.people[name]
+        return self.c.tokens.issue(pid, auth_method="test")
+
+    def h(self, name: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(name)}", **extra}
+
+    def post(self, name: str, path: str, json: Any = None, **headers: str) -> Any:
+        return self.client.post(path, json=json, headers=self.h(name, **headers))
+
+    def get(self, name: str, path: str, **params: Any) -> Any:
+        return self.client.get(path, params=params, headers=self.h(name))
+
+    def train(self, name: str, completed: date | None = None) -> None:
+        pid = self.people[name]
+        self.c.directory.record_training(self.principal("admin"), pid, "Social media essentials",
+                                         completed or self.c.clock.now().date() - timedelta(days=30), None)
+
+    def acknowledge(self, name: str) -> None:
+        pid = self.people[name]
+        self.c.directory.acknowledge_policy(self.principal(name), pid, None)
+
+    def ready(self, *names: str) -> None:
+        for n in names:
+            self.train(n)
+            self.acknowledge(n)
+
+    def application(self, applicant: str, runners: tuple[str, ...] = ("alice", "bob")) -> UUID:
+        r = self.post(applicant, f"/api/v1/schools/{self.school}/applications", APPLICATION
+                      | {"runner_ids": [str(self.people[n]) for n in runners]})
+        assert r.status_code == 201, r.text
+        return UUID(r.json()["id"])
+
+    def event_count(self) -> int:
+        return int(self.c.recorder.max_notification_id() or 0)
+
+
+APPLICATION = {"aim": "Share school news", "audience": "Parents and carers", "promotion": "Newsletter",
+               "visibility": "open", "platform": "facebook", "proposed_handle": "OakfieldNews"}
+
+PEOPLE = {"head": "slt", "mod": "moderator", "alice": "staff", "bob": "staff", "carol": "staff", "vol": "volunteer"}
+
+
+def build_world(c: Container, client: TestClient[Any]) -> World:
+    assert isinstance(c.clock, SettableClock)
+    c.clock.set(T0)
+    tag = uuid.uuid4().hex[:8]
+    trust_id, admin = c.directory.register_trust(f"Trust {tag}", "Ada Admin", f"ada-{tag}@trust.example",
+                                                 system_actor("test"))
+    ap = principal_for_person(c.engine, admin, "test")
+    assert ap is not None
+    policy = c.directory.publish_policy(ap, "v1", "first")
+    school = c.directory.add_school(ap, f"School A {tag}", "100001", "england")
+    ap = c.refresh_principal(ap)
+    other = c.directory.add_school(ap, f"School B {tag}", "100002", "scotland")
+    ap = c.refresh_principal(ap)
+    w = World(c, client, trust_id, admin, policy, school, other)
+    for name, role in PEOPLE.items():
+        w.people[name] = c.directory.add_staff(ap, school, name.title(), f"{name}-{tag}@trust.example",
+                                               [role]).person_id
+    w.people["other_head"] = c.directory.add_staff(ap, other, "Other Head", f"oh-{tag}@trust.example",
+                                                   ["slt"]).person_id
+    w.people["other_staff"] = c.directory.add_staff(ap, other, "Other Staff", f"os-{tag}@trust.example",
+                                                    ["staff"]).person_id
+    return w
+
+
+@pytest.fixture
+def world(container: Container, client: TestClient[Any]) -> World:
+    return build_world(container, client)
+
+
+@pytest.fixture
+def stranger(container: Container, client: TestClient[Any]) -> World:
+    """A second, unrelated trust."""
+    return build_world(container, client)
+
+
+ROOT = Path(__file__).resolve().parent.parent
