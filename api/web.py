@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import anyio
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -45,10 +46,13 @@ def home(request: Request[Any, Any, Any]) -> Response[Any]:
     return Template("home.html", context={"principal": principal, "trust": trust, "schools": schools})
 
 
-@get("/auth/dev-login", sync_to_thread=True, include_in_schema=False)
-def dev_login_page(request: Request[Any, Any, Any]) -> Template:
+@get("/auth/dev-login", include_in_schema=False)
+async def dev_login_page(request: Request[Any, Any, Any]) -> Template:
+    # async on purpose: Litestar 2.25 re-registers the handlers already on a path when another joins it (the POST
+    # below), and wraps a sync_to_thread handler a second time, so a sync GET here returned an un-awaited coroutine.
     _dev_only(request)
-    return Template("dev_login.html", context={"personas": personas(container(request).engine), "principal": None})
+    people = await anyio.to_thread.run_sync(personas, container(request).engine)
+    return Template("dev_login.html", context={"personas": people, "principal": None})
 
 
 @post("/auth/dev-login", sync_to_thread=True, include_in_schema=False)

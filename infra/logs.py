@@ -25,11 +25,11 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         record.actor = actor_var.get()
-        if isinstance(record.msg, str):
-            record.msg = mask(record.msg)
-        if record.args:
-            record.args = tuple(mask(a) if isinstance(a, str) else a for a in record.args) \
-                if isinstance(record.args, tuple) else record.args
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg, record.args = mask(message), None
         return True
 
 
