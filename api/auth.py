@@ -47,7 +47,9 @@ def resolve_principal(request: Request[Any, Any, Any], required: bool = True) ->
     principal = principal_for_person(container.engine, claims.subject, claims.auth_method, request_id_var.get())
     if principal is None:
         raise NotAuthorizedException("the token's subject has no access")
-    actor_var.set(f"{principal.kind.value}:{principal.id}")
+    actor = f"{principal.kind.value}:{principal.id}"
+    actor_var.set(actor)
+    request.scope["socialgov.actor"] = actor  # type: ignore[typeddict-unknown-key]
     return principal
 
 

@@ -148,6 +148,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     argv = ["worker", f"--loglevel={args.loglevel}", f"--pool={args.pool}"]
     if args.concurrency:
         argv.append(f"--concurrency={args.concurrency}")
+    if args.queues:
+        argv.append(f"--queues={args.queues}")
     celery_app.worker_main(argv)
     return 0
 
@@ -185,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--loglevel", default="info")
     worker.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
     worker.add_argument("--concurrency", type=int, default=0, help="worker processes (default: one per CPU)")
+    worker.add_argument("--queues", default="", help="comma-separated queues to consume (default: celery)")
     worker.set_defaults(func=cmd_worker)
     beat = sub.add_parser("beat", help="run the Celery beat scheduler (exactly one per deployment)")
     beat.add_argument("--loglevel", default="info")

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from domain.trust import TrustSettings
 from infra.clock import SystemClock
 from infra.database import make_engine, make_recorder
 from infra.idempotency import IdempotencyStore
@@ -51,7 +52,11 @@ class Container:
         self.tokens = TokenService(s.secret_key, s.token_ttl_minutes)
         self.idempotency = IdempotencyStore(self.engine)
         lookups = ReadModelLookups(self.engine)
-        self.directory = Directory(self.recorder, self.clock, lookups, after_save=self.read_your_writes)
+        defaults = TrustSettings(response_hours=s.sla_response_hours, due_soon_hours=s.sla_due_soon_hours,
+                                 end_of_day=s.end_of_day, training_validity_months=s.training_validity_months)
+        defaults.validate()
+        self.directory = Directory(self.recorder, self.clock, lookups, after_save=self.read_your_writes,
+                                   trust_defaults=defaults)
         self.applications = Applications(self.recorder, self.clock, after_save=self.read_your_writes)
         self._closed = threading.Event()
 

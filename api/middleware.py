@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
 from typing import Any
 
@@ -11,6 +13,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from infra.idempotency import request_hash
 from infra.logs import actor_var, request_id_var
 from infra.tokens import InvalidToken
+
+access = logging.getLogger("socialgov.access")
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -23,13 +27,23 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         request_id_var.set(rid)
         actor_var.set(None)
 
+        started = time.perf_counter()
+        status = 500
+
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
-        await app(scope, receive, send_with_id)
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            actor_var.set(scope.get("socialgov.actor"))  # type: ignore[misc]
+            access.info("%s %s %s %.1fms", scope["method"], scope["path"], status,
+                        (time.perf_counter() - started) * 1000)
 
     return middleware
 

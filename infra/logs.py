@@ -47,5 +47,5 @@ def configure(fmt: str = "text", level: str = "INFO", stream: object = None) -> 
     handler._socialgov = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("uvicorn.access",):
+    for noisy in ("uvicorn.access", "httpx", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

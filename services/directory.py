@@ -60,15 +60,18 @@ class Directory(ContextApplication):
     name = "directory"
 
     def __init__(self, recorder: ApplicationRecorder, clock: Clock, lookups: DirectoryLookups,
-                 after_save: AfterSave | None = None) -> None:
+                 after_save: AfterSave | None = None, trust_defaults: TrustSettings | None = None) -> None:
         super().__init__(recorder, clock, after_save)
         self.lookups = lookups
+        self.trust_defaults = trust_defaults or TrustSettings()
 
     # ----- trust -----
     def register_trust(self, name: str, admin_name: str, admin_email: str, actor: Actor) -> tuple[UUID, UUID]:
         """Bootstraps a trust and its first trust administrator (CLI and demo; no principal exists yet)."""
         now = self.clock.now()
         trust = Trust.register(uuid.uuid4(), name, actor, now)
+        if self.trust_defaults != TrustSettings():
+            trust.change_settings(self.trust_defaults, actor, now)
         admin = Person.register(uuid.uuid4(), trust.id, admin_name, admin_email, actor, now, None)
         admin.assign_role(Role.TRUST_ADMIN, None, actor, now)
         self.commit(trust, admin)
