@@ -18,12 +18,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/socialgov run --host 127.0.0.1 --port 8000
 
-## Chromium from Debian packages for the browser tests (Playwright cannot download its own here).
+## Debian packages the tests use: Chromium for the browser tests (Playwright cannot download its own here)
+## and docker-compose to validate docker-compose.yml (no Docker engine is needed for that).
+SYSTEM_PKGS := $(if $(shell command -v chromium),,chromium) $(if $(shell command -v docker-compose),,docker-compose)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing chromium (Debian package) for browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || { echo "could not install chromium: run 'apt-get install -y chromium' as root"; exit 1; }; }
+	@if [ -n "$(strip $(SYSTEM_PKGS))" ]; then \
+	  echo "installing $(strip $(SYSTEM_PKGS)) (Debian packages) for the tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PKGS) >/dev/null) \
+	  || { echo "could not install $(SYSTEM_PKGS): run 'apt-get install -y $(SYSTEM_PKGS)' as root"; exit 1; }; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

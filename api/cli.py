@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     mode = "production" if settings.is_production else "development"
     print(f"SocialGov ({mode}) on http://{args.host}:{args.port}  database: {settings.database_url.split('@')[-1]}",
           file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, workers=1)
     return 0
 
 

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+import migrations
 from domain.trust import TrustSettings
 from infra.clock import SystemClock
 from infra.database import make_engine, make_recorder
@@ -26,12 +27,11 @@ from services.projections.directory import DirectoryProjection
 from services.projections.runner import Projector
 from services.queries import ReadModelLookups
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def migrate(engine: Engine) -> None:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    """Alembic upgrade to head; works from a checkout and from an installed wheel (migrations is a package)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(migrations.__file__).resolve().parent))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

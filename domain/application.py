@@ -107,8 +107,10 @@ def unmet_approval_conditions(runners: list[Person], school_id: UUID, policy: Po
     if policy is None:
         unmet.append("the trust has not published a social media policy version")
     for person in runners:
-        if not person.has_role_at(school_id, RUNNER_ROLES):
+        if not person.has_role_at(school_id, RUNNER_ROLES, today):
             unmet.append(f"{person.display_name} no longer holds a role at this school")
+        elif person.leaving_date is not None:
+            unmet.append(f"{person.display_name} is leaving on {person.leaving_date.isoformat()}")
         if policy is not None and policy.id not in person.acknowledged:
             unmet.append(f"{person.display_name} has not acknowledged the current policy ({policy.label})")
         if not person.has_valid_training(today):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from domain.errors import FieldError, InvalidInput
@@ -55,6 +55,13 @@ class PersonalAccountDeclared(DomainEvent):
     disclaimer_present: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class DepartureRecorded(DomainEvent):
+    """The person leaves on `leaving_date`: from that day they have no roles, no sessions and no access."""
+
+    leaving_date: date
+
+
 @dataclass(frozen=True)
 class RoleAssignment:
     role: Role
@@ -93,10 +100,16 @@ class Person(Aggregate):
         self.training: list[TrainingRecord] = []
         self.acknowledged: set[UUID] = set()
         self.personal_accounts: list[PersonalAccountDeclared] = []
+        self.leaving_date: date | None = None
 
     # ----- queries -----
-    def has_role_at(self, school_id: UUID, roles: frozenset[Role] | None = None) -> bool:
+    def has_role_at(self, school_id: UUID, roles: frozenset[Role] | None = None, day: date | None = None) -> bool:
+        if day is not None and not self.active_on(day):
+            return False
         return any(a.school_id == school_id and (roles is None or a.role in roles) for a in self.roles)
+
+    def active_on(self, day: date) -> bool:
+        return self.leaving_date is None or day < self.leaving_date
 
     def has_valid_training(self, day: date) -> bool:
         return any(t.valid_on(day) for t in self.training)
@@ -183,8 +196,27 @@ class Person(Aggregate):
                                               declaration_id=declaration_id, platform=platform, handle=handle,
                                               names_school=names_school, disclaimer_present=disclaimer_present))
 
+    def record_departure(self, leaving_date: date, today: date, reason: str | None, actor: Actor,
+                         at: datetime) -> None:
+        """Records the leaving date; roles held end now if that date has come, else they end on it."""
+        if self.leaving_date is not None and self.leaving_date <= today:
+            raise InvalidInput.one("leaving_date", f"{self.display_name} already left on {self.leaving_date}")
+        if leaving_date < today - timedelta(days=366):
+            raise InvalidInput.one("leaving_date", "must be within the last year or in the future")
+        self._trigger(DepartureRecorded(**self._event_base(at, actor, None), leaving_date=leaving_date,
+                                        reason=reason))
+        if leaving_date <= today:
+            self.end_roles(actor, at, f"left on {leaving_date.isoformat()}")
+
+    def end_roles(self, actor: Actor, at: datetime, reason: str) -> None:
+        for assignment in sorted(self.roles, key=lambda a: (str(a.school_id), a.role.value)):
+            self._trigger(RoleRevoked(**self._event_base(at, actor, assignment.school_id),
+                                      role=assignment.role.value, reason=reason))
+
     def apply(self, event: DomainEvent) -> None:
-        if isinstance(event, PersonRegistered):
+        if isinstance(event, DepartureRecorded):
+            self.leaving_date = event.leaving_date
+        elif isinstance(event, PersonRegistered):
             self.trust_id = event.trust_id
             self.display_name = event.display_name
             self.email = event.email

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import infra.idempotency  # noqa: F401  (registers its table on the shared metadata)
+import infra.idempotency
+import infra.vault  # noqa: F401
 from infra.database import make_engine
 from infra.settings import Settings
 from services.readmodel import metadata

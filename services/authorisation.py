@@ -25,6 +25,15 @@ class Action(StrEnum):
     APPLICATION_READ = "application.read"
     APPLICATION_DECIDE = "application.decide"
     APPLICATION_WITHDRAW = "application.withdraw"
+    ACCOUNT_CREATE = "account.create"
+    ACCOUNT_READ = "account.read"
+    ACCOUNT_MANAGE = "account.manage"
+    CREDENTIALS_STORE = "credentials.store"
+    CREDENTIALS_REVEAL = "credentials.reveal"
+    MONITORING_CHECK = "monitoring.check"
+    DEPARTURE_RECORD = "departure.record"
+    HANDOVER_READ = "handover.read"
+    HANDOVER_COMPLETE = "handover.complete"
     DASHBOARD_SCHOOL = "dashboard.school"
     DASHBOARD_TRUST = "dashboard.trust"
     AUDIT_READ = "audit.read"
@@ -48,10 +57,24 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.APPLICATION_READ: frozenset({T, D, S, M}),
     Action.APPLICATION_DECIDE: frozenset({S}),
     Action.APPLICATION_WITHDRAW: frozenset({S, M, ST, V}),
+    Action.ACCOUNT_CREATE: frozenset({M}),
+    Action.ACCOUNT_READ: frozenset({T, D, S, M}),
+    Action.ACCOUNT_MANAGE: frozenset({S, M}),
+    Action.CREDENTIALS_STORE: frozenset({M}),
+    Action.CREDENTIALS_REVEAL: frozenset({M}),
+    Action.MONITORING_CHECK: frozenset({S, M}),
+    Action.DEPARTURE_RECORD: frozenset({T, S, M}),
+    Action.HANDOVER_READ: frozenset({T, D, S, M}),
+    Action.HANDOVER_COMPLETE: frozenset({S, M}),
     Action.DASHBOARD_SCHOOL: frozenset({T, D, S, M}),
     Action.DASHBOARD_TRUST: frozenset({T, D}),
     Action.AUDIT_READ: frozenset({T, D}),
 }
+
+#: What a runner of an account may do on that account whatever their role (checked against the account).
+RUNNER_ACTIONS: frozenset[Action] = frozenset({
+    Action.ACCOUNT_READ, Action.CREDENTIALS_REVEAL, Action.MONITORING_CHECK,
+})
 
 #: What a person may always do about themselves (record own training, acknowledge, declare accounts).
 SELF_SERVICE: frozenset[Action] = frozenset({
@@ -66,6 +89,9 @@ SCOPES: Mapping[Action, str] = {
     Action.SCHOOL_READ: "read",
     Action.STAFF_READ: "read",
     Action.APPLICATION_READ: "read",
+    Action.ACCOUNT_READ: "read",
+    Action.HANDOVER_READ: "read",
+    Action.DEPARTURE_RECORD: "staff:write",
     Action.DASHBOARD_SCHOOL: "read",
     Action.DASHBOARD_TRUST: "read",
 }

@@ -1,0 +1,288 @@
+"""Foundation bench: raw event-store append rate, REST command rate over real HTTP, projection catch-up rate
+and GraphQL trustDashboard latency, per backend. Prints one JSON document to stdout; progress goes to stderr.
+
+    .venv/bin/python bench/foundation.py [--backend sqlite|postgres|both] [--schools 100] [--clients 8] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+
+from api.container import Container  # noqa: E402
+from api.demo import scale_admin_id, seed_scale  # noqa: E402
+from domain.events import Actor, ActorKind  # noqa: E402
+from domain.trust import Trust  # noqa: E402
+from infra.settings import Settings  # noqa: E402
+from services.directory import system_actor  # noqa: E402
+from services.identity import principal_for_person  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/socialgov_bench"
+DASHBOARD = ("query { trustDashboard { schools pendingApplications trainingCoveragePct acknowledgementCoveragePct "
+             "perSchool { schoolName pendingApplications oldestPendingHours trainingCoveragePct } } }")
+APPLICATION = {"aim": "Share school news", "audience": "Parents and carers", "promotion": "Newsletter",
+               "visibility": "open", "platform": "facebook", "proposed_handle": "BenchNews"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    schools: int
+    clients: int
+    appends: int
+    commands: int
+    dashboards: int
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def settings(url: str) -> Settings:
+    return Settings(database_url=url, log_level="WARNING")
+
+
+def ms_percentiles(seconds: list[float]) -> dict[str, float]:
+    s = sorted(seconds)
+
+    def at(q: float) -> float:
+        return round(s[min(len(s) - 1, round(q * (len(s) - 1)))] * 1000, 2) if s else 0.0
+
+    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "max_ms": at(1.0)}
+
+
+def fresh_database(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'socialgov.db'}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS socialgov_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE socialgov_bench")
+    return PG_URL
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(url: str, port: int) -> None:
+    """The server process: the real app on uvicorn, as `socialgov run` would serve it."""
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(container=Container(settings(url)))
+    uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)).run()
+
+
+def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port)], cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("server did not become ready within 60 s")
+
+
+def raw_append_rate(c: Container, n: int) -> dict[str, Any]:
+    """One event per transaction through eventsourcing Application.save (no projection)."""
+    actor = Actor(ActorKind.SYSTEM, None, "bench", None, "cli")
+    now = c.clock.now()
+    t0 = time.perf_counter()
+    for i in range(n):
+        trust = Trust.register(uuid.uuid4(), f"Raw append {i}", actor, now)
+        c.applications.save(*trust.collect_events())
+    elapsed = time.perf_counter() - t0
+    c.projector.catch_up()  # untimed: keeps later phases from paying for these events
+    return {"events": n, "seconds": round(elapsed, 3), "events_per_s": round(n / elapsed, 1)}
+
+
+def small_school(c: Container, staff: int) -> tuple[UUID, list[UUID]]:
+    """A trust with one school and `staff` staff members, built through the services (as tests do)."""
+    tag = uuid.uuid4().hex[:8]
+    _, admin_id = c.directory.register_trust(f"Bench Trust {tag}", "Bench Admin", f"admin-{tag}@bench.example",
+                                             system_actor("bench"))
+    admin = principal_for_person(c.engine, admin_id, "bench")
+    assert admin is not None
+    c.directory.publish_policy(admin, "v1", "bench policy")
+    school = c.directory.add_school(admin, f"Bench School {tag}", "100001", "england")
+    admin = c.refresh_principal(admin)
+    people = [c.directory.add_staff(admin, school, f"Staff {i}", f"s{i}-{tag}@bench.example", ["staff"]).person_id
+              for i in range(staff)]
+    return school, people
+
+
+def http_command_rate(c: Container, base: str, clients: int, total: int) -> dict[str, Any]:
+    school, staff = small_school(c, max(clients, 2))
+    per_client = max(1, total // clients)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[list[str]] = [[] for _ in range(clients)]
+    warmup_failures: list[int] = []
+    barrier = threading.Barrier(clients + 1, timeout=300)
+
+    def client(k: int) -> None:
+        me, other = staff[k % len(staff)], staff[(k + 1) % len(staff)]
+        headers = {"Authorization": f"Bearer {c.tokens.issue(me, auth_method='bench')}"}
+        body = APPLICATION | {"runner_ids": [str(me), str(other)]}
+        path = f"/api/v1/schools/{school}/applications"
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            if http.post(path, json=body).status_code != 201:  # warm-up, untimed
+                warmup_failures.append(k)
+            barrier.wait()
+            for _ in range(per_client):
+                t = time.perf_counter()
+                r = http.post(path, json=body)
+                latencies[k].append(time.perf_counter() - t)
+                if r.status_code != 201:
+                    failures[k].append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    lat = [x for xs in latencies for x in xs]
+    fails = [f for fs in failures for f in fs]
+    if fails:
+        log(f"{len(fails)} failed commands, first: {fails[0]}")
+    return {"requests": len(lat), "clients": clients, "failures": len(fails),
+            "warmup_failures": len(warmup_failures), "seconds": round(elapsed, 3),
+            "requests_per_s": round(len(lat) / elapsed, 1), **ms_percentiles(lat)}
+
+
+def catch_up_rate(c: Container, schools: int) -> dict[str, Any]:
+    start = c.projector.position()
+    t0 = time.perf_counter()
+    seeded = seed_scale(c, schools, progress=lambda _: None)
+    seed_s = time.perf_counter() - t0
+    log(f"seeded {seeded['events']} events in {seed_s:.1f} s; catching up the projection")
+    t0 = time.perf_counter()
+    advanced = c.projector.catch_up()
+    elapsed = time.perf_counter() - t0
+    assert c.projector.position() >= start + seeded["events"]
+    return {"seeded_events": seeded["events"], "seed_seconds": round(seed_s, 2), "events": advanced,
+            "seconds": round(elapsed, 3), "events_per_s": round(advanced / elapsed, 1)}
+
+
+def dashboard_latency(c: Container, base: str, n: int) -> dict[str, Any]:
+    admin = scale_admin_id(c)
+    assert admin is not None
+    headers = {"Authorization": f"Bearer {c.tokens.issue(admin, auth_method='bench')}"}
+    lat: list[float] = []
+    failures = 0
+    schools = 0
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+        for i in range(n + 5):
+            t = time.perf_counter()
+            r = http.post("/graphql", json={"query": DASHBOARD})
+            took = time.perf_counter() - t
+            ok = r.status_code == 200 and not r.json().get("errors")
+            failures += 0 if ok else 1
+            if ok:
+                schools = r.json()["data"]["trustDashboard"]["schools"]
+            if i >= 5:  # the first few warm caches and connections
+                lat.append(took)
+    return {"requests": len(lat), "failures": failures, "schools": schools, **ms_percentiles(lat)}
+
+
+def run_backend(backend: str, sizes: Sizes) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="socialgov-bench-") as tmp:
+        url = fresh_database(backend, Path(tmp))
+        c = Container(settings(url))
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            log(f"{backend}: raw append x{sizes.appends}")
+            raw = raw_append_rate(c, sizes.appends)
+            proc, base = start_server(url)
+            log(f"{backend}: HTTP commands x{sizes.commands} with {sizes.clients} clients on {base}")
+            http = http_command_rate(c, base, sizes.clients, sizes.commands)
+            http["ratio_to_raw_append"] = round(http["requests_per_s"] / raw["events_per_s"], 3)
+            log(f"{backend}: seed_scale({sizes.schools})")
+            catch = catch_up_rate(c, sizes.schools)
+            log(f"{backend}: trustDashboard x{sizes.dashboards}")
+            dash = dashboard_latency(c, base, sizes.dashboards)
+            total = int(c.recorder.max_notification_id() or 0)
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+            c.close()
+    return {"raw_append_rate": raw, "http_command_rate": http, "projection_catch_up": catch,
+            "graphql_trust_dashboard": dash, "total_events": total}
+
+
+def targets(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+
+    def check(name: str, value: float, op: str, limit: float) -> None:
+        ok = value >= limit if op == ">=" else value <= limit
+        out[name] = {"value": value, "target": f"{op} {limit:g}", "pass": ok}
+
+    for backend, r in results.items():
+        check(f"{backend}.http_command_ratio", r["http_command_rate"]["ratio_to_raw_append"], ">=", 0.5)
+        check(f"{backend}.http_command_failures", r["http_command_rate"]["failures"], "<=", 0)
+        if backend == "postgres":
+            check(f"{backend}.projection_catch_up_events_per_s", r["projection_catch_up"]["events_per_s"], ">=",
+                  5000)
+        check(f"{backend}.trust_dashboard_p95_ms", r["graphql_trust_dashboard"]["p95_ms"], "<=", 50)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--schools", type=int, default=None, help="schools in the scale trust (default 100; quick 5)")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 5 schools and fewer requests")
+    ap.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return
+    sizes = (Sizes(args.schools or 5, args.clients, 300, 200, 40) if args.quick
+             else Sizes(args.schools or 100, args.clients, 2000, 1500, 200))
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    started = time.perf_counter()
+    results = {b: run_backend(b, sizes) for b in backends}
+    doc = {"bench": "foundation", "quick": args.quick, "schools": sizes.schools, "clients": sizes.clients,
+           "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+           "backends": results, "targets": targets(results), "seconds": round(time.perf_counter() - started, 1)}
+    doc["all_targets_pass"] = all(t["pass"] for t in doc["targets"].values())
+    print(json.dumps(doc, indent=2))
+
+
+if __name__ == "__main__":
+    main()
