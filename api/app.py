@@ -19,6 +19,7 @@ from api.container import Container
 from api.graphql_schema import graphql_context, schema
 from api.middleware import idempotency_middleware, request_id_middleware
 from api.problems import EXCEPTION_HANDLERS
+from api.routes.accounts import AccountsController, DeparturesController
 from api.routes.applications import ApplicationsController
 from api.routes.health import health, ready
 from api.routes.schools import SchoolsController
@@ -37,7 +38,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     GraphQL = make_graphql_controller(schema, path="/graphql", context_getter=graphql_context,
                                       graphql_ide=None if settings.is_production else "graphiql")
     app = Litestar(
-        route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, GraphQL,
+        route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
+                        DeparturesController, GraphQL,
                         home, dev_login_page, dev_login, logout,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
         dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},

@@ -44,7 +44,8 @@ def resolve_principal(request: Request[Any, Any, Any], required: bool = True) ->
         claims = container.tokens.verify(token)
     except InvalidToken:
         raise NotAuthorizedException("the token is invalid or has expired") from None
-    principal = principal_for_person(container.engine, claims.subject, claims.auth_method, request_id_var.get())
+    principal = principal_for_person(container.engine, claims.subject, claims.auth_method, request_id_var.get(),
+                                     today=container.today())
     if principal is None:
         raise NotAuthorizedException("the token's subject has no access")
     actor = f"{principal.kind.value}:{principal.id}"

@@ -109,7 +109,7 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
     except ValueError:
         print("--person must be a UUID", file=sys.stderr)
         return 2
-    if principal_for_person(c.engine, person_id, "dev") is None:
+    if principal_for_person(c.engine, person_id, "dev", today=c.today()) is None:
         print("no active person with that id", file=sys.stderr)
         return 2
     print(c.tokens.issue(person_id, auth_method="dev"))
@@ -164,6 +164,23 @@ def cmd_beat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_vault_rotate(args: argparse.Namespace) -> int:
+    import os
+
+    from api.container import Container
+
+    new_key = os.environ.get(args.new_key_env, "")
+    if not new_key:
+        print(f"set the new master key (base64 of 32 random bytes) in ${args.new_key_env}", file=sys.stderr)
+        return 2
+    c = Container(Settings.from_env())
+    count = c.vault.rotate_master_key(new_key)
+    c.close()
+    print(f"re-wrapped {count} school data keys; ciphertexts unchanged. Now set SOCIALGOV_MASTER_KEY to the new key "
+          "and restart every process.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="socialgov", description="Social media governance for school trusts")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -200,6 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--admin-name", required=True)
     create.add_argument("--admin-email", required=True)
     create.set_defaults(func=cmd_trust_create)
+    vault = sub.add_parser("vault", help="credential vault maintenance")
+    vault_sub = vault.add_subparsers(dest="vault_command", required=True)
+    rotate = vault_sub.add_parser("rotate-master-key",
+                                  help="re-wrap every school's data key with a new master key (ciphertexts untouched)")
+    rotate.add_argument("--new-key-env", default="SOCIALGOV_NEW_MASTER_KEY",
+                        help="environment variable holding the new key (default SOCIALGOV_NEW_MASTER_KEY)")
+    rotate.set_defaults(func=cmd_vault_rotate)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from alembic import command
@@ -17,15 +18,17 @@ from infra.database import make_engine, make_recorder
 from infra.idempotency import IdempotencyStore
 from infra.settings import Settings
 from infra.tokens import TokenService
+from infra.vault import CredentialVault
+from services.accounts import Accounts
 from services.applications import Applications
 from services.authorisation import Principal
 from services.directory import Directory
-from services.eventstore import build_mapper
+from services.eventstore import ContextApplication, build_mapper
 from services.identity import principal_for_person
-from services.ports import Clock
-from services.projections.directory import DirectoryProjection
+from services.ports import Clock, today_in_london
+from services.projections.readmodel import ReadModelProjection
 from services.projections.runner import Projector
-from services.queries import ReadModelLookups
+from services.queries import ReadModelAccountLookups, ReadModelLookups
 
 
 def migrate(engine: Engine) -> None:
@@ -48,7 +51,7 @@ class Container:
         migrate(self.engine)
         self.recorder = make_recorder(s.database_url, s.db_pool_size)
         self.mapper = build_mapper()
-        self.projector = Projector(self.engine, self.recorder, self.mapper, DirectoryProjection())
+        self.projector = Projector(self.engine, self.recorder, self.mapper, ReadModelProjection())
         self.tokens = TokenService(s.secret_key, s.token_ttl_minutes)
         self.idempotency = IdempotencyStore(self.engine)
         lookups = ReadModelLookups(self.engine)
@@ -58,7 +61,17 @@ class Container:
         self.directory = Directory(self.recorder, self.clock, lookups, after_save=self.read_your_writes,
                                    trust_defaults=defaults)
         self.applications = Applications(self.recorder, self.clock, after_save=self.read_your_writes)
+        self.vault = CredentialVault(self.engine, s.master_key, self.clock)
+        self.accounts = Accounts(self.recorder, self.clock, self.vault, ReadModelAccountLookups(self.engine),
+                                 after_save=self.read_your_writes)
         self._closed = threading.Event()
+
+    @property
+    def contexts(self) -> tuple[ContextApplication, ...]:
+        return (self.directory, self.applications, self.accounts)
+
+    def today(self) -> date:
+        return today_in_london(self.clock)
 
     def read_your_writes(self, notification_id: int) -> None:
         """A command returns only once the read side shows its events."""
@@ -68,12 +81,13 @@ class Container:
         if self._closed.is_set():
             return
         self._closed.set()
-        for app in (self.directory, self.applications):
+        for app in self.contexts:
             app.close()
         self.recorder.datastore.close() if hasattr(self.recorder, "datastore") else None
         self.engine.dispose()
 
     def refresh_principal(self, principal: Principal) -> Principal:
         """The same caller re-read after a command that changed what they can see (e.g. a new school)."""
-        fresh = principal_for_person(self.engine, principal.id, principal.auth_method, principal.request_id)
+        fresh = principal_for_person(self.engine, principal.id, principal.auth_method, principal.request_id,
+                                     today=self.today())
         return fresh or principal

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from api.container import Container
 from domain.application import AccountApplication, BusinessCase
+from domain.credentials import Credentials
 from domain.events import Actor, ActorKind, Aggregate
 from domain.person import Person
 from domain.school import School
@@ -43,7 +44,7 @@ def seed_demo(c: Container) -> UUID:
     real_clock = c.clock
     start = real_clock.now() - timedelta(days=30)
     clock = SettableClock(start)
-    for app in (c.directory, c.applications):
+    for app in c.contexts:
         app.clock = clock
     try:
         trust_id, admin_id = c.directory.register_trust(DEMO_TRUST, "Alex Morgan", "alex.morgan@oakfield.example",
@@ -121,9 +122,23 @@ def seed_demo(c: Container) -> UUID:
               "Showcase art and drama productions")
         apply(lough, "Aoife Murphy", ["Aoife Murphy", "Ciaran Byrne"], "facebook", "LoughViewCollege",
               "College news for families")
+        # Accounts: the approved Facebook page, with a third runner and demo credentials; daily checks.
+        moderator = _p(c, staff[oak]["Tom Baker"])
+        account = c.accounts.create(moderator, schools[oak], approved, staff[oak]["Grace Hill"],
+                                    "https://www.facebook.com/OakfieldPrimary")
+        c.accounts.add_runner(moderator, account, staff[oak]["Sam Patel"])
+        c.accounts.store_credentials(moderator, account, Credentials(
+            "oakfield.social@oakfield.example", "demo-only-Passw0rd!", "it@oakfield.example", "020 7946 0000",
+            ["DEMO-1111", "DEMO-2222"], "Demo credentials: not a real account"), "first credentials")
+        for _ in range(5):
+            clock.advance(timedelta(days=1))
+            c.accounts.record_check(_p(c, staff[oak]["Grace Hill"]), account, "No new comments")
+        # Grace Hill (the lead) is leaving at the end of term: a handover is pending.
+        leaving = (clock.now() + timedelta(days=14)).date()
+        c.accounts.record_departure(moderator, staff[oak]["Grace Hill"], leaving, "Moving to another trust")
         return trust_id
     finally:
-        for app in (c.directory, c.applications):
+        for app in c.contexts:
             app.clock = real_clock
 
 

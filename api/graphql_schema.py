@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +35,12 @@ class SchoolDashboard:
     acknowledged_people: int
     training_coverage_pct: float | None
     acknowledgement_coverage_pct: float | None
+    active_accounts: int
+    accounts_short_of_trained_runners: int
+    accounts_needing_rotation: int
+    accounts_unchecked_24h: int
+    pending_handovers: int
+    overdue_handovers: int
 
 
 @strawberry.type
@@ -48,6 +54,12 @@ class TrustDashboard:
     people: int
     training_coverage_pct: float | None
     acknowledgement_coverage_pct: float | None
+    active_accounts: int
+    accounts_short_of_trained_runners: int
+    accounts_needing_rotation: int
+    accounts_unchecked_24h: int
+    pending_handovers: int
+    overdue_handovers: int
     per_school: list[SchoolDashboard]
 
 
@@ -87,6 +99,55 @@ class PageInfo:
 class ApplicationConnection:
     edges: list[ApplicationEdge]
     page_info: PageInfo
+
+
+@strawberry.type
+class Runner:
+    id: strawberry.ID
+    display_name: str
+
+
+@strawberry.type
+class Account:
+    id: strawberry.ID
+    school_id: strawberry.ID
+    platform: str
+    handle: str
+    url: str | None
+    visibility: str
+    lead_id: strawberry.ID
+    status: str
+    credential_version: int
+    runners: list[Runner]
+    trained_runners: int
+    short_of_trained_runners: bool
+    rotation_required: bool
+    hours_since_check: float | None
+    unchecked: bool
+    created_at: datetime
+
+
+@strawberry.type
+class Handover:
+    id: strawberry.ID
+    school_id: strawberry.ID
+    account_id: strawberry.ID
+    handle: str
+    platform: str
+    leaver_id: strawberry.ID
+    leaver_name: str
+    leaver_was_lead: bool
+    leaving_date: date
+    due_on: date
+    status: str
+    overdue: bool
+    outcome: str | None
+    completed_at: datetime | None
+
+
+def _ids(row: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: (strawberry.ID(str(v)) if k.endswith("_id") or k == "id" else v) for k, v in row.items()
+            if k in fields}
 
 
 def _school(row: dict[str, Any]) -> SchoolDashboard:
@@ -153,6 +214,24 @@ class Query:
             for r in page.items]
         return ApplicationConnection(edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None,
                                                                      end_cursor=page.next_cursor))
+
+
+    @strawberry.field(description="Accounts of a school; state: active, suspended, closed, "
+                                  "short_of_trained_runners, rotation_required, unchecked")
+    async def accounts(self, info: Info, school_id: strawberry.ID, state: str | None = None) -> list[Account]:
+        c, p = _ctx(info)
+        rows = await _run(queries.list_accounts, c.engine, p, _uuid(school_id, "schoolId"),
+                          today_in_london(c.clock), c.clock.now(), state)
+        return [Account(**{**_ids(r, Account.__annotations__),
+                           "runners": [Runner(id=strawberry.ID(str(x["id"])), display_name=x["display_name"])
+                                       for x in r["runners"]]}) for r in rows]
+
+    @strawberry.field(description="Handovers of a school; status: open, completed, overdue")
+    async def handovers(self, info: Info, school_id: strawberry.ID, status: str | None = None) -> list[Handover]:
+        c, p = _ctx(info)
+        rows = await _run(queries.list_handovers, c.engine, p, _uuid(school_id, "schoolId"),
+                          today_in_london(c.clock), status)
+        return [Handover(**_ids(r, Handover.__annotations__)) for r in rows]
 
 
 schema = strawberry.Schema(query=Query)

@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, RuleRefused
+from infra.vault import VaultIntegrityError, VaultKeyError
 from services.eventstore import ConcurrencyConflict, Forbidden, NotFound
 
 log = logging.getLogger("socialgov.api")
@@ -111,6 +112,10 @@ def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
 
 
 def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, (VaultIntegrityError, VaultKeyError)):
+        log.error("vault integrity failure on %s: %s", request.url.path, exc)
+        return problem(500, "vault-integrity", "Credential integrity check failed",
+                       detail=f"{exc} — the stored credentials were not returned; tell the trust's administrator")
     if isinstance(exc, (OperationalError, ESOperationalError, PersistenceError, DBAPIError, ConnectionError)):
         return unavailable_handler(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import Engine, select
@@ -13,12 +14,15 @@ from services import readmodel as rm
 from services.authorisation import Principal
 
 
-def principal_for_person(engine: Engine, person_id: UUID, auth_method: str,
-                         request_id: str | None = None) -> Principal | None:
-    """The principal for an active person, or None if unknown or no longer active."""
+def principal_for_person(engine: Engine, person_id: UUID, auth_method: str, request_id: str | None = None,
+                         today: date | None = None) -> Principal | None:
+    """The principal for an active person, or None if unknown or no longer active: from their leaving date
+    (when `today` is given, as every request path does) a person has no access at all."""
     with engine.connect() as conn:
         person = conn.execute(select(rm.people).where(rm.people.c.id == person_id)).first()
         if person is None or person.status != "active":
+            return None
+        if today is not None and person.leaving_date is not None and today >= person.leaving_date:
             return None
         rows = conn.execute(select(rm.role_assignments.c.role, rm.role_assignments.c.school_id)
                             .where(rm.role_assignments.c.person_id == person_id)).all()

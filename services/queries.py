@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +38,27 @@ class ReadModelLookups:
                                                              rm.people.c.email == email.lower())).scalar()
 
 
+class ReadModelAccountLookups:
+    """AccountLookups answered from the read model."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def accounts_of_person(self, person_id: UUID) -> list[UUID]:
+        a, r = rm.accounts, rm.account_runners
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(a.c.id).join(r, r.c.account_id == a.c.id)
+                                .where(r.c.person_id == person_id, a.c.status != "closed")
+                                .order_by(a.c.created_at, a.c.id)).scalars().all()
+        return list(rows)
+
+    def open_handover(self, account_id: UUID, leaver_id: UUID) -> UUID | None:
+        h = rm.handovers
+        with self.engine.connect() as conn:
+            return conn.execute(select(h.c.id).where(h.c.account_id == account_id, h.c.leaver_id == leaver_id,
+                                                     h.c.status == "open")).scalar()
+
+
 # ----- schools -----
 def list_schools(engine: Engine, principal: Principal) -> list[Row]:
     with engine.connect() as conn:
@@ -57,7 +78,7 @@ def get_school(engine: Engine, principal: Principal, school_id: UUID) -> Row:
 
 
 # ----- people -----
-def list_staff(engine: Engine, principal: Principal, school_id: UUID) -> list[Row]:
+def list_staff(engine: Engine, principal: Principal, school_id: UUID, today: date) -> list[Row]:
     if school_id not in principal.visible_school_ids:
         raise NotFound("school")
     if not can(principal, Action.STAFF_READ, school_id):
@@ -67,7 +88,8 @@ def list_staff(engine: Engine, principal: Principal, school_id: UUID) -> list[Ro
         rows = conn.execute(select(rm.people.c.id, rm.people.c.display_name, rm.people.c.email, rm.people.c.status,
                                    ra.c.role)
                             .join(ra, ra.c.person_id == rm.people.c.id)
-                            .where(ra.c.school_id == school_id)
+                            .where(ra.c.school_id == school_id,
+                                   or_(rm.people.c.leaving_date.is_(None), rm.people.c.leaving_date > today))
                             .order_by(rm.people.c.display_name, rm.people.c.id, ra.c.role)).all()
     out: dict[UUID, Row] = {}
     for pid, name, email, status, role in rows:
@@ -99,9 +121,12 @@ def get_person(engine: Engine, principal: Principal, person_id: UUID, today: dat
                                .where(rm.trusts.c.id == person.trust_id)).scalar()
         declared = conn.execute(select(rm.personal_accounts).where(rm.personal_accounts.c.person_id == person_id)
                                 .order_by(rm.personal_accounts.c.declared_at)).mappings().all()
+    left = person.leaving_date is not None and today >= person.leaving_date
     return {
-        "id": person.id, "display_name": person.display_name, "email": person.email, "status": person.status,
-        "roles": [{"role": r, "school_id": s} for r, s in roles],
+        "id": person.id, "display_name": person.display_name, "email": person.email,
+        "status": "left" if left else ("leaving" if person.leaving_date else person.status),
+        "leaving_date": person.leaving_date,
+        "roles": [] if left else [{"role": r, "school_id": s} for r, s in roles],
         "training": [{"id": t.id, "course": t.course, "completed_on": t.completed_on, "expires_on": t.expires_on,
                       "valid": t.completed_on <= today <= t.expires_on} for t in training],
         "training_valid": any(t.completed_on <= today <= t.expires_on for t in training),
@@ -220,7 +245,9 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
                 assert oldest is not None
                 f["oldest_pending_hours"] = round((now - oldest).total_seconds() / 3600, 1)
         members = (select(ra.c.school_id, ra.c.person_id)
-                   .where(ra.c.trust_id == trust_id, ra.c.school_id.in_(school_ids), ra.c.role.in_(runner_roles))
+                   .join(rm.people, rm.people.c.id == ra.c.person_id)
+                   .where(ra.c.trust_id == trust_id, ra.c.school_id.in_(school_ids), ra.c.role.in_(runner_roles),
+                          or_(rm.people.c.leaving_date.is_(None), rm.people.c.leaving_date > today))
                    .distinct().subquery())
         for school_id, n in conn.execute(select(members.c.school_id, func.count()).group_by(members.c.school_id)):
             figures[school_id]["people"] = n
@@ -236,11 +263,24 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
                                                              ack.c.policy_version_id == current))
                                              .group_by(members.c.school_id)):
                 figures[school_id]["acknowledged_people"] = n
+    for school_id, extra in _account_figures(engine, trust_id, school_ids, today, now).items():
+        figures[school_id].update(extra)
+    for school_id in school_ids:
+        figures[school_id].update({k: v for k, v in _account_figures_empty().items()
+                                   if k not in figures[school_id]})
     for f in figures.values():
         people = f["people"]
         f["training_coverage_pct"] = round(100 * f["trained_people"] / people, 1) if people else None
         f["acknowledgement_coverage_pct"] = round(100 * f["acknowledged_people"] / people, 1) if people else None
     return figures
+
+
+def _account_figures_empty() -> Row:
+    return {"active_accounts": 0, "accounts_short_of_trained_runners": 0, "accounts_needing_rotation": 0,
+            "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0}
+
+
+ACCOUNT_TOTALS = tuple(_account_figures_empty())
 
 
 def school_dashboard(engine: Engine, principal: Principal, school_id: UUID, now: datetime, today: date) -> Row:
@@ -266,6 +306,7 @@ def trust_dashboard(engine: Engine, principal: Principal, now: datetime, today: 
         "oldest_pending_hours": max(pending) if pending else None,
         "approved_applications": sum(r["approved_applications"] for r in rows),
         "rejected_applications": sum(r["rejected_applications"] for r in rows),
+        **{k: sum(r[k] for r in rows) for k in ACCOUNT_TOTALS},
         "people": people,
         "training_coverage_pct": round(100 * sum(r["trained_people"] for r in rows) / people, 1) if people else None,
         "acknowledgement_coverage_pct": (round(100 * sum(r["acknowledged_people"] for r in rows) / people, 1)
@@ -283,3 +324,149 @@ def get_trust_settings(engine: Engine, principal: Principal) -> Row:
     if row is None:
         raise NotFound("trust")
     return dict(row)
+
+
+# ----- accounts -----
+ACCOUNT_STATES = ("active", "suspended", "closed", "short_of_trained_runners", "rotation_required", "unchecked")
+UNCHECKED_AFTER = timedelta(hours=24)
+
+
+def _trained_runner_counts(conn: Any, account_filter: Any, today: date) -> dict[UUID, int]:
+    r, tr, p = rm.account_runners, rm.training_records, rm.people
+    trained = (select(tr.c.person_id).where(tr.c.completed_on <= today, tr.c.expires_on >= today)
+               .distinct().subquery())
+    rows = conn.execute(
+        select(r.c.account_id, func.count())
+        .join(trained, trained.c.person_id == r.c.person_id)
+        .join(p, p.c.id == r.c.person_id)
+        .where(account_filter, or_(p.c.leaving_date.is_(None), p.c.leaving_date > today))
+        .group_by(r.c.account_id))
+    return {a: n for a, n in rows}
+
+
+def _rotation_due(conn: Any, account_filter: Any, today: date) -> set[UUID]:
+    t = rm.rotation_requirements
+    return set(conn.execute(select(t.c.account_id).where(account_filter, t.c.effective_on <= today)).scalars())
+
+
+def _account_rows(engine: Engine, where: Any, runner_filter: Any, rotation_filter: Any, today: date,
+                  now: datetime) -> list[Row]:
+    a, r, p = rm.accounts, rm.account_runners, rm.people
+    with engine.connect() as conn:
+        rows = conn.execute(select(a).where(where).order_by(a.c.created_at, a.c.id)).mappings().all()
+        trained = _trained_runner_counts(conn, runner_filter, today)
+        rotation = _rotation_due(conn, rotation_filter, today)
+        runners: dict[UUID, list[Row]] = defaultdict(list)
+        for account_id, person_id, name in conn.execute(
+                select(r.c.account_id, r.c.person_id, p.c.display_name).join(p, p.c.id == r.c.person_id)
+                .where(runner_filter).order_by(p.c.display_name)):
+            runners[account_id].append({"id": person_id, "display_name": name})
+    out = []
+    for row in rows:
+        n = trained.get(row["id"], 0)
+        checked = row["last_check_at"]
+        out.append({
+            **{k: row[k] for k in ("id", "school_id", "application_id", "platform", "handle", "url", "visibility",
+                                   "lead_id", "status", "status_reason", "credential_version",
+                                   "credentials_stored_at", "last_check_at", "created_at", "version")},
+            "runners": runners.get(row["id"], []),
+            "trained_runners": n,
+            "short_of_trained_runners": row["status"] == "active" and n < 2,
+            "rotation_required": row["id"] in rotation,
+            "hours_since_check": round((now - checked).total_seconds() / 3600, 1) if checked else None,
+            "unchecked": row["status"] == "active" and (checked is None or now - checked > UNCHECKED_AFTER),
+        })
+    return out
+
+
+def list_accounts(engine: Engine, principal: Principal, school_id: UUID, today: date, now: datetime,
+                  state: str | None = None) -> list[Row]:
+    if school_id not in principal.visible_school_ids:
+        raise NotFound("school")
+    if state is not None and state not in ACCOUNT_STATES:
+        raise InvalidInput.one("state", "must be one of " + ", ".join(ACCOUNT_STATES))
+    a, r = rm.accounts, rm.account_runners
+    where = a.c.school_id == school_id
+    if not can(principal, Action.ACCOUNT_READ, school_id):
+        mine = select(r.c.account_id).where(r.c.person_id == principal.id)
+        where = and_(where, a.c.id.in_(mine))
+    rows = _account_rows(engine, where, r.c.school_id == school_id,
+                         rm.rotation_requirements.c.school_id == school_id, today, now)
+    if state in ("active", "suspended", "closed"):
+        return [x for x in rows if x["status"] == state]
+    if state is not None:
+        return [x for x in rows if x[state]]
+    return rows
+
+
+def get_account(engine: Engine, principal: Principal, account_id: UUID, today: date, now: datetime) -> Row:
+    a, r = rm.accounts, rm.account_runners
+    rows = _account_rows(engine, a.c.id == account_id, r.c.account_id == account_id,
+                         rm.rotation_requirements.c.account_id == account_id, today, now)
+    if not rows or rows[0]["school_id"] not in principal.visible_school_ids:
+        raise NotFound("account")
+    row = rows[0]
+    is_runner = any(x["id"] == principal.id for x in row["runners"])
+    if not (is_runner or can(principal, Action.ACCOUNT_READ, row["school_id"])):
+        raise NotFound("account")
+    return row
+
+
+HANDOVER_STATUSES = ("open", "completed", "overdue")
+
+
+def list_handovers(engine: Engine, principal: Principal, school_id: UUID, today: date,
+                   status: str | None = None) -> list[Row]:
+    if school_id not in principal.visible_school_ids or not can(principal, Action.HANDOVER_READ, school_id):
+        raise NotFound("school")
+    if status is not None and status not in HANDOVER_STATUSES:
+        raise InvalidInput.one("status", "must be one of " + ", ".join(HANDOVER_STATUSES))
+    h, a = rm.handovers, rm.accounts
+    with engine.connect() as conn:
+        rows = conn.execute(select(h, a.c.handle, a.c.platform).join(a, a.c.id == h.c.account_id)
+                            .where(h.c.school_id == school_id).order_by(h.c.due_on, h.c.id)).mappings().all()
+    out = [{**{k: v for k, v in dict(x).items() if k != "trust_id"},
+            "overdue": x["status"] == "open" and today >= x["due_on"]} for x in rows]
+    if status == "overdue":
+        return [x for x in out if x["overdue"]]
+    return [x for x in out if status is None or x["status"] == status]
+
+
+def get_handover(engine: Engine, principal: Principal, handover_id: UUID, today: date) -> Row:
+    h = rm.handovers
+    with engine.connect() as conn:
+        school_id = conn.execute(select(h.c.school_id).where(h.c.id == handover_id)).scalar()
+    if school_id is None:
+        raise NotFound("handover")
+    found = [x for x in list_handovers(engine, principal, school_id, today) if x["id"] == handover_id]
+    if not found:
+        raise NotFound("handover")
+    return found[0]
+
+
+def _account_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: date,
+                     now: datetime) -> dict[UUID, Row]:
+    a, r, h = rm.accounts, rm.account_runners, rm.handovers
+    figures: dict[UUID, Row] = defaultdict(lambda: {
+        "active_accounts": 0, "accounts_short_of_trained_runners": 0, "accounts_needing_rotation": 0,
+        "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0})
+    with engine.connect() as conn:
+        accounts = conn.execute(select(a.c.id, a.c.school_id, a.c.last_check_at)
+                                .where(a.c.trust_id == trust_id, a.c.school_id.in_(school_ids),
+                                       a.c.status == "active")).all()
+        trained = _trained_runner_counts(conn, and_(r.c.trust_id == trust_id, r.c.school_id.in_(school_ids)), today)
+        rotation = _rotation_due(conn, and_(rm.rotation_requirements.c.trust_id == trust_id,
+                                            rm.rotation_requirements.c.school_id.in_(school_ids)), today)
+        for school_id, due_on in conn.execute(select(h.c.school_id, h.c.due_on)
+                                              .where(h.c.trust_id == trust_id, h.c.school_id.in_(school_ids),
+                                                     h.c.status == "open")):
+            figures[school_id]["pending_handovers"] += 1
+            figures[school_id]["overdue_handovers"] += int(today >= due_on)
+    for account_id, school_id, checked in accounts:
+        f = figures[school_id]
+        f["active_accounts"] += 1
+        f["accounts_short_of_trained_runners"] += int(trained.get(account_id, 0) < 2)
+        f["accounts_needing_rotation"] += int(account_id in rotation)
+        checked = rm.UtcDateTime().process_result_value(checked, engine.dialect) if checked else None
+        f["accounts_unchecked_24h"] += int(checked is None or now - checked > UNCHECKED_AFTER)
+    return figures

@@ -98,6 +98,7 @@ people = Table(
     Column("email", String(320), nullable=False),
     Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("leaving_date", Date, nullable=True),
     Index("ix_rm_people_trust_email", "trust_id", "email"),
 )
 
@@ -164,6 +165,76 @@ applications = Table(
     Index("ix_rm_applications_trust_status", "trust_id", "status"),
 )
 
+accounts = Table(
+    "rm_accounts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False, index=True),
+    Column("application_id", Uuid, nullable=False),
+    Column("platform", String(30), nullable=False),
+    Column("handle", String(100), nullable=False),
+    Column("url", String(500), nullable=True),
+    Column("visibility", String(10), nullable=False),
+    Column("lead_id", Uuid, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_reason", Text, nullable=True),
+    Column("credential_version", Integer, nullable=False),
+    Column("credentials_stored_at", UtcDateTime(), nullable=True),
+    Column("last_check_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_accounts_trust_status", "trust_id", "status"),
+)
+
+account_runners = Table(
+    "rm_account_runners", metadata,
+    Column("account_id", Uuid, primary_key=True),
+    Column("person_id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+    Index("ix_rm_account_runners_person", "person_id"),
+)
+
+rotation_requirements = Table(
+    "rm_rotation_requirements", metadata,
+    Column("account_id", Uuid, primary_key=True),
+    Column("leaver_id", Uuid, primary_key=True),
+    Column("effective_on", Date, nullable=False),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+)
+
+monitoring_checks = Table(
+    "rm_monitoring_checks", metadata,
+    Column("account_id", Uuid, primary_key=True),
+    Column("version", Integer, primary_key=True, comment="the account version the check was recorded at"),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+    Column("checked_by", Uuid, nullable=False),
+    Column("checked_at", UtcDateTime(), nullable=False),
+    Column("note", Text, nullable=True),
+)
+
+handovers = Table(
+    "rm_handovers", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False, index=True),
+    Column("account_id", Uuid, nullable=False, index=True),
+    Column("leaver_id", Uuid, nullable=False),
+    Column("leaver_name", String(200), nullable=False),
+    Column("leaver_was_lead", Boolean, nullable=False),
+    Column("leaving_date", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("outcome", String(30), nullable=True),
+    Column("new_lead_id", Uuid, nullable=True),
+    Column("reason", Text, nullable=True),
+)
+
 #: Tables a projection rebuild empties and refills (everything but tracking).
 PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, training_records, acknowledgements,
-                    personal_accounts, applications]
+                    personal_accounts, applications, accounts, account_runners, rotation_requirements,
+                    monitoring_checks, handovers]

@@ -100,6 +100,18 @@ class World:
         assert r.status_code == 201, r.text
         return UUID(r.json()["id"])
 
+    def account(self, runners: tuple[str, ...] = ("alice", "bob"), lead: str | None = None) -> UUID:
+        """An approved application turned into an account by the moderator."""
+        self.ready(*runners)
+        app_id = self.application("carol", runners)
+        assert self.post("head", f"/api/v1/applications/{app_id}/approve").status_code == 200
+        body: dict[str, Any] = {"application_id": str(app_id), "url": "https://www.facebook.com/Oakfield"}
+        if lead:
+            body["lead_id"] = str(self.people[lead])
+        r = self.post("mod", f"/api/v1/schools/{self.school}/accounts", body)
+        assert r.status_code == 201, r.text
+        return UUID(r.json()["id"])
+
     def event_count(self) -> int:
         return int(self.c.recorder.max_notification_id() or 0)
 

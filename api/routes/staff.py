@@ -55,7 +55,8 @@ class StaffController(Controller):
 
     @get("/schools/{school_id:uuid}/staff", sync_to_thread=True, summary="People with a role at the school")
     def list(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID) -> dict[str, Any]:
-        return {"items": queries.list_staff(container(request).engine, principal, school_id)}
+        c = container(request)
+        return {"items": queries.list_staff(c.engine, principal, school_id, now_and_today(c)[1])}
 
     @get("/staff/{person_id:uuid}", sync_to_thread=True, summary="A person: roles, training, acknowledgements")
     def one(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID) -> dict[str, Any]:

@@ -117,10 +117,3 @@ HANDLERS: dict[type[DomainEvent], Handler] = {
 }
 
 
-class DirectoryProjection:
-    name = "directory"
-
-    def handle(self, conn: Connection, event: DomainEvent) -> None:
-        handler = HANDLERS.get(type(event))
-        if handler is not None:
-            handler(conn, event)

@@ -9,9 +9,23 @@ import pytest
 from tests.conftest import APPLICATION, World
 
 
-def _routes(w: World, app_id: str) -> list[tuple[str, str, Any]]:
+def _routes(w: World, app_id: str, acc: str = "", handover: str = "") -> list[tuple[str, str, Any]]:
     s, p = w.school, w.people["alice"]
     return [
+        ("GET", f"/api/v1/schools/{s}/accounts", None),
+        ("POST", f"/api/v1/schools/{s}/accounts", {"application_id": app_id}),
+        ("GET", f"/api/v1/accounts/{acc}", None),
+        ("PUT", f"/api/v1/accounts/{acc}/credentials", {"login": "l", "password": "p"}),
+        ("POST", f"/api/v1/accounts/{acc}/credentials/reveal", None),
+        ("POST", f"/api/v1/accounts/{acc}/runners", {"person_id": str(w.people["carol"])}),
+        ("DELETE", f"/api/v1/accounts/{acc}/runners/{w.people['bob']}", None),
+        ("POST", f"/api/v1/accounts/{acc}/lead", {"person_id": str(w.people["bob"])}),
+        ("POST", f"/api/v1/accounts/{acc}/monitoring-checks", {}),
+        ("POST", f"/api/v1/accounts/{acc}/suspend", {"reason": "r"}),
+        ("POST", f"/api/v1/accounts/{acc}/close", {"reason": "r"}),
+        ("GET", f"/api/v1/schools/{s}/handovers", None),
+        ("POST", f"/api/v1/handovers/{handover}/complete", {"outcome": "account_closed"}),
+        ("POST", f"/api/v1/staff/{w.people['carol']}/departure", {"leaving_date": "2026-04-01"}),
         ("GET", f"/api/v1/schools/{s}", None),
         ("GET", f"/api/v1/schools/{s}/staff", None),
         ("POST", f"/api/v1/schools/{s}/staff", {"display_name": "X", "email": "x@y.example", "roles": ["staff"]}),
@@ -30,17 +44,27 @@ def _routes(w: World, app_id: str) -> list[tuple[str, str, Any]]:
 
 
 def _call(w: World, who: str, method: str, path: str, body: Any) -> Any:
-    if method == "GET":
-        return w.client.get(path, headers=w.h(who))
-    return w.client.post(path, json=body, headers=w.h(who))
+    if method in ("GET", "DELETE"):
+        return w.client.request(method, path, headers=w.h(who))
+    return w.client.request(method, path, json=body, headers=w.h(who))
+
+
+def _setup_with_handover(world: World) -> tuple[str, str, str]:
+    """An account with credentials, a pending application and an open handover (bob is leaving)."""
+    acc = world.account()
+    world.client.put(f"/api/v1/accounts/{acc}/credentials", json={"login": "l", "password": "p"},
+                     headers=world.h("mod"))
+    app_id = str(world.application("carol"))
+    r = world.post("mod", f"/api/v1/staff/{world.people['bob']}/departure", {"leaving_date": "2026-06-01"})
+    assert r.status_code == 201, r.text
+    return app_id, str(acc), r.json()["handovers"][0]["id"]
 
 
 @pytest.mark.parametrize("who", ["admin", "head", "mod", "alice"])
 def test_another_trust_gets_404_on_every_route(world: World, stranger: World, who: str) -> None:
-    world.ready("alice", "bob")
-    app_id = str(world.application("carol"))
+    app_id, acc, handover = _setup_with_handover(world)
     before = world.event_count()
-    for method, path, body in _routes(world, app_id):
+    for method, path, body in _routes(world, app_id, acc, handover):
         r = _call(stranger, who, method, path, body)
         assert r.status_code == 404, (who, method, path, r.status_code, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
@@ -49,12 +73,13 @@ def test_another_trust_gets_404_on_every_route(world: World, stranger: World, wh
 
 
 def test_another_school_of_the_same_trust_gets_404(world: World) -> None:
-    world.ready("alice", "bob")
-    app_id = str(world.application("carol"))
-    for method, path, body in _routes(world, app_id):
+    app_id, acc, handover = _setup_with_handover(world)
+    before = world.event_count()
+    for method, path, body in _routes(world, app_id, acc, handover):
         for who in ("other_head", "other_staff"):
             r = _call(world, who, method, path, body)
             assert r.status_code == 404, (who, method, path, r.status_code, r.text)
+    assert world.event_count() == before
 
 
 def test_lists_only_show_visible_schools(world: World, stranger: World) -> None:
