@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         on_shutdown=[c.close],
         request_max_body_size=1_048_576,
         debug=False,
+        logging_config=None,
     )
     app.state.container = c
     return app
