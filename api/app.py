@@ -22,6 +22,7 @@ from api.problems import EXCEPTION_HANDLERS
 from api.routes.accounts import AccountsController, DeparturesController
 from api.routes.applications import ApplicationsController
 from api.routes.health import health, ready
+from api.routes.incidents import AuditController, IncidentsController
 from api.routes.schools import SchoolsController
 from api.routes.staff import StaffController
 from api.web import dev_login, dev_login_page, home, logout
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                       graphql_ide=None if settings.is_production else "graphiql")
     app = Litestar(
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
-                        DeparturesController, GraphQL,
+                        DeparturesController, IncidentsController, AuditController, GraphQL,
                         home, dev_login_page, dev_login, logout,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
         dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},

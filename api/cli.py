@@ -181,6 +181,26 @@ def cmd_vault_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(_: argparse.Namespace) -> int:
+    from api.container import Container
+    from services.audit import verify_chain
+
+    c = Container(Settings.from_env())
+    result = verify_chain(c.engine, c.recorder)
+    c.close()
+    if result.ok:
+        print(f"OK: {result.checked} events, chain head at position {result.head_position} ({result.head_link})")
+        return 0
+    print(f"BROKEN at position {result.broken_position}: {result.problem} ({result.checked} events checked before it)")
+    return 1
+
+
+def cmd_bundle_verify(args: argparse.Namespace) -> int:
+    from infra import bundle_verifier
+
+    return int(bundle_verifier.main([args.file, "--public-key", args.public_key]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="socialgov", description="Social media governance for school trusts")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -224,6 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("--new-key-env", default="SOCIALGOV_NEW_MASTER_KEY",
                         help="environment variable holding the new key (default SOCIALGOV_NEW_MASTER_KEY)")
     rotate.set_defaults(func=cmd_vault_rotate)
+    audit_p = sub.add_parser("audit", help="audit trail")
+    audit_sub = audit_p.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="recompute the hash chain over the whole event log").set_defaults(
+        func=cmd_audit_verify)
+    bundle_p = sub.add_parser("bundle", help="evidence bundles")
+    bundle_sub = bundle_p.add_subparsers(dest="bundle_command", required=True)
+    bverify = bundle_sub.add_parser("verify", help="verify an evidence bundle offline with the trust's public key")
+    bverify.add_argument("file")
+    bverify.add_argument("--public-key", required=True)
+    bverify.set_defaults(func=cmd_bundle_verify)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

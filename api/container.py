@@ -15,8 +15,10 @@ import migrations
 from domain.trust import TrustSettings
 from infra.clock import SystemClock
 from infra.database import make_engine, make_recorder
+from infra.evidence_bundles import SignedBundleBuilder
 from infra.idempotency import IdempotencyStore
 from infra.settings import Settings
+from infra.storage import LocalFileStore
 from infra.tokens import TokenService
 from infra.vault import CredentialVault
 from services.accounts import Accounts
@@ -25,7 +27,9 @@ from services.authorisation import Principal
 from services.directory import Directory
 from services.eventstore import ContextApplication, build_mapper
 from services.identity import principal_for_person
+from services.incidents import Incidents
 from services.ports import Clock, today_in_london
+from services.projections.audit import ChainProjection
 from services.projections.readmodel import ReadModelProjection
 from services.projections.runner import Projector
 from services.queries import ReadModelAccountLookups, ReadModelLookups
@@ -52,6 +56,7 @@ class Container:
         self.recorder = make_recorder(s.database_url, s.db_pool_size)
         self.mapper = build_mapper()
         self.projector = Projector(self.engine, self.recorder, self.mapper, ReadModelProjection())
+        self.chain = Projector(self.engine, self.recorder, self.mapper, ChainProjection())
         self.tokens = TokenService(s.secret_key, s.token_ttl_minutes)
         self.idempotency = IdempotencyStore(self.engine)
         lookups = ReadModelLookups(self.engine)
@@ -64,18 +69,26 @@ class Container:
         self.vault = CredentialVault(self.engine, s.master_key, self.clock)
         self.accounts = Accounts(self.recorder, self.clock, self.vault, ReadModelAccountLookups(self.engine),
                                  after_save=self.read_your_writes)
+        self.files = LocalFileStore(s.storage_dir)
+        self.incidents = Incidents(self.recorder, self.clock, self.files, after_save=self.read_your_writes)
+        self.bundles = SignedBundleBuilder(self.vault)
         self._closed = threading.Event()
+        # Apply anything not yet projected (a crash between save and catch-up, or a migration that reset a
+        # projection) before serving.
+        self.projector.catch_up()
+        self.chain.catch_up()
 
     @property
     def contexts(self) -> tuple[ContextApplication, ...]:
-        return (self.directory, self.applications, self.accounts)
+        return (self.directory, self.applications, self.accounts, self.incidents)
 
     def today(self) -> date:
         return today_in_london(self.clock)
 
     def read_your_writes(self, notification_id: int) -> None:
-        """A command returns only once the read side shows its events."""
+        """A command returns only once the read side (and the audit chain) shows its events."""
         self.projector.catch_up(until=notification_id)
+        self.chain.catch_up(until=notification_id)
 
     def close(self) -> None:
         if self._closed.is_set():

@@ -15,7 +15,7 @@ from strawberry.types import Info
 from api.auth import resolve_principal
 from api.container import Container
 from domain.errors import InvalidInput
-from services import queries
+from services import audit, queries
 from services.authorisation import Principal
 from services.eventstore import NotFound
 from services.ports import today_in_london
@@ -41,6 +41,14 @@ class SchoolDashboard:
     accounts_unchecked_24h: int
     pending_handovers: int
     overdue_handovers: int
+    open_incidents: int
+    incidents_low: int
+    incidents_medium: int
+    incidents_high: int
+    incidents_critical: int
+    incidents_awaiting_assessment: int
+    incidents_assessment_overdue: int
+    police_escalations_30d: int
 
 
 @strawberry.type
@@ -60,6 +68,14 @@ class TrustDashboard:
     accounts_unchecked_24h: int
     pending_handovers: int
     overdue_handovers: int
+    open_incidents: int
+    incidents_low: int
+    incidents_medium: int
+    incidents_high: int
+    incidents_critical: int
+    incidents_awaiting_assessment: int
+    incidents_assessment_overdue: int
+    police_escalations_30d: int
     per_school: list[SchoolDashboard]
 
 
@@ -145,9 +161,52 @@ class Handover:
     completed_at: datetime | None
 
 
+@strawberry.type
+class IncidentSummary:
+    id: strawberry.ID
+    school_id: strawberry.ID
+    title: str
+    category: str
+    status: str
+    restricted: bool
+    risk_level: str | None
+    safeguarding_concern: bool | None
+    reported_at: datetime
+    reporter_name: str
+    assessment_due_at: datetime
+    awaiting_assessment: bool
+    assessment_overdue: bool
+    police_referred_at: datetime | None
+    crime_reference: str | None
+    evidence_count: int
+
+
+@strawberry.type
+class AuditActor:
+    kind: str
+    id: str | None
+    display_name: str
+    role: str | None
+    auth_method: str
+    request_id: str | None
+
+
+@strawberry.type
+class AuditEvent:
+    position: int
+    entity_id: strawberry.ID
+    version: int
+    type: str
+    occurred_at: datetime
+    school_id: strawberry.ID | None
+    actor: AuditActor
+    reason: str | None
+    data: strawberry.scalars.JSON
+
+
 def _ids(row: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: (strawberry.ID(str(v)) if k.endswith("_id") or k == "id" else v) for k, v in row.items()
-            if k in fields}
+    return {k: (strawberry.ID(str(v)) if (k.endswith("_id") or k == "id") and v is not None else v)
+            for k, v in row.items() if k in fields}
 
 
 def _school(row: dict[str, Any]) -> SchoolDashboard:
@@ -234,7 +293,34 @@ class Query:
         return [Handover(**_ids(r, Handover.__annotations__)) for r in rows]
 
 
-schema = strawberry.Schema(query=Query)
+    @strawberry.field(description="Incidents the caller may see; state: open, resolved, awaiting_assessment, "
+                                  "assessment_overdue, police")
+    async def incidents(self, info: Info, school_id: strawberry.ID, state: str | None = None) -> list[IncidentSummary]:
+        c, p = _ctx(info)
+        rows = await _run(queries.list_incidents, c.engine, p, _uuid(school_id, "schoolId"), c.clock.now(), state)
+        return [IncidentSummary(**_ids(r, IncidentSummary.__annotations__)) for r in rows]
+
+    @strawberry.field(description="Every event touching an entity, in order, with actor, time and reason")
+    async def audit_trail(self, info: Info, entity_id: strawberry.ID) -> list[AuditEvent]:
+        c, p = _ctx(info)
+        rows = await _run(lambda: audit.audit_events(c.engine, p, entity_id=_uuid(entity_id, "entityId")))
+        return [AuditEvent(**{**_ids({k: v for k, v in r.items() if k != "actor"}, AuditEvent.__annotations__),
+                              "actor": AuditActor(**r["actor"])}) for r in rows]
+
+
+EXPECTED_CODES = {"NOT_FOUND", "BAD_USER_INPUT", "UNAUTHENTICATED"}
+
+
+class Schema(strawberry.Schema):
+    """Logs unexpected errors only: a 'not found' or bad input is an answer, not a fault."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        unexpected = [e for e in errors if (e.extensions or {}).get("code") not in EXPECTED_CODES]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+schema = Schema(query=Query)
 
 
 async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -17,8 +17,10 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from sqlalchemy import Column, Engine, Integer, LargeBinary, String, Table, Uuid, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +43,17 @@ vault_secrets = Table(
     Column("account_id", Uuid, nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("ciphertext", LargeBinary, nullable=False, comment="nonce(12) || AES-GCM(data key, credentials JSON)"),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+
+trust_signing_keys = Table(
+    "trust_signing_keys", metadata,
+    Column("trust_id", Uuid, primary_key=True),
+    Column("key_id", String(16), nullable=False),
+    Column("public_key_pem", LargeBinary, nullable=False),
+    Column("wrapped_private_key", LargeBinary, nullable=False, comment="nonce || AES-GCM(master key, raw Ed25519)"),
+    Column("master_key_id", String(16), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -70,6 +83,10 @@ def _dek_ad(school_id: UUID) -> bytes:
 
 def _secret_ad(school_id: UUID, account_id: UUID, version: int) -> bytes:
     return f"socialgov/credentials/v1|{school_id}|{account_id}|{version}".encode()
+
+
+def _signing_ad(trust_id: UUID) -> bytes:
+    return b"socialgov/signing-key/v1|" + str(trust_id).encode()
 
 
 def _seal(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
@@ -139,8 +156,37 @@ class CredentialVault:
                           _secret_ad(row.school_id, row.account_id, row.version), "the stored credentials")
         return Credentials.from_dict(json.loads(plaintext))
 
+    # ----- the trust's Ed25519 signing key (evidence bundles) -----
+    def signing_key(self, trust_id: UUID) -> tuple[Ed25519PrivateKey, str]:
+        """The trust's signing key and its id, created on first use; the private half is wrapped like a DEK."""
+        t = trust_signing_keys
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.trust_id == trust_id)).first()
+        if row is None:
+            key = Ed25519PrivateKey.generate()
+            raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+            public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(t).values(
+                        trust_id=trust_id, key_id=hashlib.sha256(public).hexdigest()[:16], public_key_pem=public,
+                        wrapped_private_key=_seal(self._master, raw, _signing_ad(trust_id)),
+                        master_key_id=master_key_id(self._master), created_at=self.clock.now()))
+            except IntegrityError:
+                pass
+            return self.signing_key(trust_id)
+        if row.master_key_id != master_key_id(self._master):
+            raise VaultKeyError("the signing key was wrapped with another master key")
+        raw = _open(self._master, row.wrapped_private_key, _signing_ad(trust_id), "the trust's signing key")
+        return Ed25519PrivateKey.from_private_bytes(raw), row.key_id
+
+    def public_key_pem(self, trust_id: UUID) -> bytes:
+        key, _ = self.signing_key(trust_id)
+        return key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
     def rotate_master_key(self, new_master_key_b64: str) -> int:
-        """Re-wraps every school's data key with the new master key in one transaction. Returns how many."""
+        """Re-wraps every school's data key and trust signing key with the new master key in one transaction.
+        Returns how many keys were re-wrapped."""
         new = decode_master_key(new_master_key_b64)
         count = 0
         with self.engine.begin() as conn:
@@ -153,6 +199,13 @@ class CredentialVault:
                 dek = _open(self._master, row.wrapped_key, _dek_ad(row.school_id), "a school's data key")
                 conn.execute(update(vault_data_keys).where(vault_data_keys.c.school_id == row.school_id).values(
                     wrapped_key=_seal(new, dek, _dek_ad(row.school_id)), master_key_id=master_key_id(new)))
+                count += 1
+            for row in conn.execute(select(trust_signing_keys).with_for_update()).all():
+                if row.master_key_id == master_key_id(new):
+                    continue
+                raw = _open(self._master, row.wrapped_private_key, _signing_ad(row.trust_id), "a signing key")
+                conn.execute(update(trust_signing_keys).where(trust_signing_keys.c.trust_id == row.trust_id).values(
+                    wrapped_private_key=_seal(new, raw, _signing_ad(row.trust_id)), master_key_id=master_key_id(new)))
                 count += 1
         self._master = new
         return count

@@ -34,6 +34,10 @@ class Action(StrEnum):
     DEPARTURE_RECORD = "departure.record"
     HANDOVER_READ = "handover.read"
     HANDOVER_COMPLETE = "handover.complete"
+    INCIDENT_REPORT = "incident.report"
+    INCIDENT_MANAGE = "incident.manage"
+    INCIDENT_MODERATE = "incident.moderate"
+    INCIDENT_BUNDLE = "incident.bundle"
     DASHBOARD_SCHOOL = "dashboard.school"
     DASHBOARD_TRUST = "dashboard.trust"
     AUDIT_READ = "audit.read"
@@ -66,6 +70,10 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.DEPARTURE_RECORD: frozenset({T, S, M}),
     Action.HANDOVER_READ: frozenset({T, D, S, M}),
     Action.HANDOVER_COMPLETE: frozenset({S, M}),
+    Action.INCIDENT_REPORT: frozenset({T, S, M, ST, V}),
+    Action.INCIDENT_MANAGE: frozenset({S}),
+    Action.INCIDENT_MODERATE: frozenset({S, M}),
+    Action.INCIDENT_BUNDLE: frozenset({T, S}),
     Action.DASHBOARD_SCHOOL: frozenset({T, D, S, M}),
     Action.DASHBOARD_TRUST: frozenset({T, D}),
     Action.AUDIT_READ: frozenset({T, D}),
@@ -154,3 +162,17 @@ def can_about_person(principal: Principal, action: Action, person_id: UUID, pers
     if can(principal, action, None):
         return True
     return any(can(principal, action, s) for s in person_school_ids)
+
+
+def can_see_incident(principal: Principal, school_id: UUID, restricted: bool, named_slt: frozenset[UUID],
+                     reporter_id: UUID, investigators: frozenset[UUID]) -> bool:
+    """Incidents: the trust team (and DPO) see all of their trust's; a restricted one otherwise only the SLT
+    members named on it; an ordinary one the school's SLT, the reporter and named investigators."""
+    if school_id not in principal.trust_school_ids or principal.kind is not ActorKind.PERSON:
+        return False
+    if principal.trust_roles & {Role.TRUST_ADMIN, Role.DPO}:
+        return True
+    is_slt = Role.SLT in principal.roles_at(school_id)
+    if restricted:
+        return is_slt and principal.id in named_slt
+    return is_slt or principal.id == reporter_id or principal.id in investigators

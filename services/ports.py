@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -30,3 +30,23 @@ class Vault(Protocol):
     def store(self, school_id: UUID, account_id: UUID, version: int, credentials: Credentials) -> UUID: ...
 
     def reveal(self, ref: UUID, school_id: UUID, account_id: UUID, version: int) -> Credentials: ...
+
+
+class EvidenceStore(Protocol):
+    """Content-addressed file storage for evidence (local directory by default)."""
+
+    def put(self, data: bytes) -> str:
+        """Stores the bytes and returns their SHA-256 (hex)."""
+        ...
+
+    def get(self, sha256: str) -> bytes: ...
+
+
+class BundleBuilder(Protocol):
+    """Builds and signs an evidence bundle with the trust's Ed25519 key."""
+
+    def build(self, trust_id: UUID, *, incident: dict[str, Any], chronology: list[dict[str, Any]],
+              events: list[dict[str, Any]], files: list[tuple[str, bytes]], chain_head: dict[str, Any],
+              generated_at: datetime) -> tuple[bytes, str]:
+        """Returns the zip and the SHA-256 of its signed manifest."""
+        ...

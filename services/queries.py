@@ -20,6 +20,9 @@ from services.eventstore import NotFound
 
 Row = dict[str, Any]
 
+INCIDENT_FIGURES = ("open_incidents", "incidents_low", "incidents_medium", "incidents_high", "incidents_critical",
+                    "incidents_awaiting_assessment", "incidents_assessment_overdue", "police_escalations_30d")
+
 
 class ReadModelLookups:
     """DirectoryLookups answered from the read model."""
@@ -265,6 +268,8 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
                 figures[school_id]["acknowledged_people"] = n
     for school_id, extra in _account_figures(engine, trust_id, school_ids, today, now).items():
         figures[school_id].update(extra)
+    for school_id, extra in _incident_figures(engine, trust_id, school_ids, now).items():
+        figures[school_id].update(extra)
     for school_id in school_ids:
         figures[school_id].update({k: v for k, v in _account_figures_empty().items()
                                    if k not in figures[school_id]})
@@ -277,7 +282,8 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
 
 def _account_figures_empty() -> Row:
     return {"active_accounts": 0, "accounts_short_of_trained_runners": 0, "accounts_needing_rotation": 0,
-            "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0}
+            "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0,
+            **dict.fromkeys(INCIDENT_FIGURES, 0)}
 
 
 ACCOUNT_TOTALS = tuple(_account_figures_empty())
@@ -469,4 +475,92 @@ def _account_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], tod
         f["accounts_needing_rotation"] += int(account_id in rotation)
         checked = rm.UtcDateTime().process_result_value(checked, engine.dialect) if checked else None
         f["accounts_unchecked_24h"] += int(checked is None or now - checked > UNCHECKED_AFTER)
+    return figures
+
+
+# ----- incidents -----
+INCIDENT_FIELDS = ("id", "school_id", "title", "category", "description", "happened_at", "reported_at",
+                   "reporter_id", "reporter_name", "involved", "account_id", "post_ref", "interaction_id",
+                   "restricted", "status", "risk_level", "safeguarding_concern", "assessed_at", "assessment_due_at",
+                   "police_referred_at", "crime_reference", "agencies", "evidence_count", "resolved_at", "outcome",
+                   "version")
+INCIDENT_STATES = ("open", "resolved", "awaiting_assessment", "assessment_overdue", "police")
+
+
+def _incident_row(row: Any, now: datetime) -> Row:
+    out = {k: row[k] for k in INCIDENT_FIELDS}
+    out["named_slt_ids"] = [UUID(x) for x in row["named_slt_ids"]]
+    out["investigator_ids"] = [UUID(x) for x in row["investigator_ids"]]
+    out["awaiting_assessment"] = row["status"] == "open" and row["assessed_at"] is None
+    out["assessment_overdue"] = out["awaiting_assessment"] and now > row["assessment_due_at"]
+    return out
+
+
+def _visible_incident(principal: Principal, row: Any) -> bool:
+    from services.authorisation import can_see_incident
+
+    return can_see_incident(principal, row["school_id"], row["restricted"],
+                            frozenset(UUID(x) for x in row["named_slt_ids"]), row["reporter_id"],
+                            frozenset(UUID(x) for x in row["investigator_ids"]))
+
+
+def list_incidents(engine: Engine, principal: Principal, school_id: UUID, now: datetime,
+                   state: str | None = None) -> list[Row]:
+    if school_id not in principal.visible_school_ids:
+        raise NotFound("school")
+    if state is not None and state not in INCIDENT_STATES:
+        raise InvalidInput.one("state", "must be one of " + ", ".join(INCIDENT_STATES))
+    t = rm.incidents
+    with engine.connect() as conn:
+        rows = conn.execute(select(t).where(t.c.school_id == school_id)
+                            .order_by(t.c.reported_at.desc(), t.c.id)).mappings().all()
+    out = [_incident_row(r, now) for r in rows if _visible_incident(principal, r)]
+    if state in ("open", "resolved"):
+        return [x for x in out if x["status"] == state]
+    if state == "police":
+        return [x for x in out if x["police_referred_at"] is not None]
+    if state is not None:
+        return [x for x in out if x[state]]
+    return out
+
+
+def get_incident(engine: Engine, principal: Principal, incident_id: UUID, now: datetime) -> Row:
+    t = rm.incidents
+    with engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == incident_id)).mappings().first()
+        if row is None or row["trust_id"] != principal.trust_id or not _visible_incident(principal, row):
+            raise NotFound("incident")
+        evidence = conn.execute(select(rm.evidence_files).where(rm.evidence_files.c.incident_id == incident_id)
+                                .order_by(rm.evidence_files.c.added_at)).mappings().all()
+    out = _incident_row(row, now)
+    out["evidence"] = [{k: e[k] for k in ("id", "filename", "content_type", "size", "sha256", "description",
+                                          "added_at", "added_by")} for e in evidence]
+    return out
+
+
+
+
+def _incident_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: datetime) -> dict[UUID, Row]:
+    t = rm.incidents
+    figures: dict[UUID, Row] = defaultdict(lambda: dict.fromkeys(INCIDENT_FIGURES, 0))
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.c.school_id, t.c.status, t.c.risk_level, t.c.assessed_at, t.c.assessment_due_at,
+                                   t.c.police_referred_at)
+                            .where(t.c.trust_id == trust_id, t.c.school_id.in_(school_ids),
+                                   or_(t.c.status == "open", t.c.police_referred_at >= now - timedelta(days=30))))
+        conv = rm.UtcDateTime()
+        for school_id, status, risk, assessed, due, police in rows:
+            f = figures[school_id]
+            police = conv.process_result_value(police, engine.dialect)
+            if police is not None and police >= now - timedelta(days=30):
+                f["police_escalations_30d"] += 1
+            if status != "open":
+                continue
+            f["open_incidents"] += 1
+            if risk:
+                f[f"incidents_{risk}"] += 1
+            if assessed is None:
+                f["incidents_awaiting_assessment"] += 1
+                due = conv.process_result_value(due, engine.dialect)
+                f["incidents_assessment_overdue"] += int(due is not None and now > due)
     return figures

@@ -234,7 +234,84 @@ handovers = Table(
     Column("reason", Text, nullable=True),
 )
 
+incidents = Table(
+    "rm_incidents", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("happened_at", UtcDateTime(), nullable=False),
+    Column("reported_at", UtcDateTime(), nullable=False),
+    Column("reporter_id", Uuid, nullable=False),
+    Column("reporter_name", String(200), nullable=False),
+    Column("involved", JSON, nullable=False),
+    Column("account_id", Uuid, nullable=True),
+    Column("post_ref", String(500), nullable=True),
+    Column("interaction_id", Uuid, nullable=True),
+    Column("restricted", Boolean, nullable=False),
+    Column("named_slt_ids", JSON, nullable=False),
+    Column("investigator_ids", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("risk_level", String(20), nullable=True),
+    Column("safeguarding_concern", Boolean, nullable=True),
+    Column("assessed_at", UtcDateTime(), nullable=True),
+    Column("assessment_due_at", UtcDateTime(), nullable=False),
+    Column("police_referred_at", UtcDateTime(), nullable=True),
+    Column("crime_reference", String(100), nullable=True),
+    Column("agencies", JSON, nullable=False),
+    Column("evidence_count", Integer, nullable=False),
+    Column("resolved_at", UtcDateTime(), nullable=True),
+    Column("outcome", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_incidents_trust_status", "trust_id", "status"),
+)
+
+evidence_files = Table(
+    "rm_evidence_files", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("incident_id", Uuid, nullable=False, index=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("added_at", UtcDateTime(), nullable=False),
+    Column("added_by", String(200), nullable=False),
+)
+
+audit_events = Table(
+    "rm_audit_events", metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("originator_id", Uuid, nullable=False, index=True),
+    Column("originator_version", Integer, nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("actor", JSON, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("data", JSON, nullable=False),
+    Index("ix_rm_audit_events_trust_time", "trust_id", "occurred_at"),
+)
+
+audit_entities = Table(
+    "rm_audit_entities", metadata,
+    Column("entity_id", Uuid, primary_key=True),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+)
+
+#: The hash chain over the whole event log. Append-only: never part of a rebuild (see decision 0013).
+audit_chain = Table(
+    "audit_chain", metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("link", String(64), nullable=False),
+)
+
 #: Tables a projection rebuild empties and refills (everything but tracking).
 PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, training_records, acknowledgements,
                     personal_accounts, applications, accounts, account_runners, rotation_requirements,
-                    monitoring_checks, handovers]
+                    monitoring_checks, handovers, incidents, evidence_files, audit_events, audit_entities]

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from eventsourcing.persistence import Notification
 from sqlalchemy import Connection
 
 from domain.events import DomainEvent
-from services.projections import accounts, directory
+from services.projections import accounts, audit, directory, incidents
 from services.projections.directory import Handler
 
-HANDLERS: dict[type[DomainEvent], Handler] = {**directory.HANDLERS, **accounts.HANDLERS}
+HANDLERS: dict[type[DomainEvent], Handler] = {**directory.HANDLERS, **accounts.HANDLERS, **incidents.HANDLERS}
 
 
 class ReadModelProjection:
     name = "directory"  # the tracking row's name, kept from the first release
+    rebuildable = True
 
-    def handle(self, conn: Connection, event: DomainEvent) -> None:
+    def begin(self, conn: Connection) -> None:
+        pass
+
+    def handle(self, conn: Connection, event: DomainEvent, notification: Notification) -> None:
         handler = HANDLERS.get(type(event))
         if handler is not None:
             handler(conn, event)
+        audit.record(conn, event, notification.id)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from domain.events import DomainEvent
@@ -19,7 +19,11 @@ from services.readmodel import PROJECTED_TABLES, projection_tracking
 class Projection(Protocol):
     name: str
 
-    def handle(self, conn: Connection, event: DomainEvent) -> None: ...
+    def begin(self, conn: Connection) -> None:
+        """Called at the start of each batch transaction (a projection may load state it carries along)."""
+        ...
+
+    def handle(self, conn: Connection, event: DomainEvent, notification: Notification) -> None: ...
 
 
 Progress = Callable[[int, int], None]
@@ -56,10 +60,11 @@ class Projector:
         notifications = self.recorder.select_notifications(position + 1, self.batch_size)
         if not notifications:
             return position
+        self.projection.begin(conn)
         for n in notifications:
             event = self.mapper.to_domain_event(n)
             if isinstance(event, DomainEvent):
-                self.projection.handle(conn, event)
+                self.projection.handle(conn, event, n)
         last = notifications[-1].id
         conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name)
                      .values(position=last))
@@ -85,6 +90,8 @@ class Projector:
                 progress(new_position, max(total, new_position))
 
     def rebuild(self, progress: Progress | None = None) -> int:
+        if not getattr(self.projection, "rebuildable", True):
+            raise RuntimeError(f"projection {self.name!r} is append-only and is never rebuilt")
         """Empties the read model and replays the whole log from zero in one transaction: readers see the old
         tables until the new ones are complete, and a failure leaves the old ones in place."""
         total = self.recorder.max_notification_id() or 0

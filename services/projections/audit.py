@@ -1,0 +1,79 @@
+"""The audit side of the log: a searchable copy of every event (who, when, why, what it touched), and the
+append-only hash chain over the whole event log."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+from sqlalchemy import Connection, insert, select
+
+from domain.chain import GENESIS, chain_link
+from domain.events import Actor, DomainEvent
+from services import readmodel as rm
+
+HEADER = {"originator_id", "originator_version", "occurred_at", "actor", "trust_id", "school_id", "reason"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (UUID, date, datetime)):
+        return value.isoformat() if not isinstance(value, UUID) else str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def actor_dict(actor: Actor) -> dict[str, Any]:
+    return {"kind": actor.kind.value, "id": str(actor.id) if actor.id else None, "display_name": actor.display_name,
+            "role": actor.role, "auth_method": actor.auth_method, "request_id": actor.request_id}
+
+
+def related_ids(event: DomainEvent) -> set[UUID]:
+    """The entities an event touches: its aggregate and every id it names (but not its tenant)."""
+    ids = {event.originator_id}
+    for f in fields(event):
+        if f.name in HEADER:
+            continue
+        value = getattr(event, f.name)
+        if isinstance(value, UUID) and (f.name.endswith("_id") or f.name.endswith("_to") or f.name.endswith("_by")):
+            ids.add(value)
+        elif isinstance(value, list) and f.name.endswith("_ids"):
+            ids.update(v for v in value if isinstance(v, UUID))
+    return ids
+
+
+def record(conn: Connection, event: DomainEvent, position: int) -> None:
+    data = {f.name: _plain(getattr(event, f.name)) for f in fields(event) if f.name not in HEADER}
+    conn.execute(insert(rm.audit_events).values(
+        position=position, originator_id=event.originator_id, originator_version=event.originator_version,
+        event_type=type(event).__name__, trust_id=event.trust_id, school_id=event.school_id,
+        occurred_at=event.occurred_at, actor=actor_dict(event.actor), reason=event.reason, data=data))
+    conn.execute(insert(rm.audit_entities), [{"entity_id": i, "position": position} for i in related_ids(event)])
+
+
+class ChainProjection:
+    """Appends one link per event. Never rebuilt: a rebuild would launder a tampered event into a fresh chain."""
+
+    name = "audit_chain"
+    rebuildable = False
+
+    def __init__(self) -> None:
+        self._prev = GENESIS
+
+    def begin(self, conn: Connection) -> None:
+        last = conn.execute(select(rm.audit_chain.c.link).order_by(rm.audit_chain.c.position.desc()).limit(1)).scalar()
+        self._prev = last or GENESIS
+
+    def handle(self, conn: Connection, event: DomainEvent, notification: Notification) -> None:
+        link = chain_link(self._prev, notification.id, str(notification.originator_id),
+                          notification.originator_version, notification.topic, bytes(notification.state))
+        conn.execute(insert(rm.audit_chain).values(position=notification.id, link=link))
+        self._prev = link
