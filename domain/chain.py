@@ -9,7 +9,9 @@ import hashlib
 GENESIS = "00" * 32
 
 
-def chain_link(prev_link_hex: str, position: int, originator_id: str, originator_version: int, topic: str,
-               state: bytes) -> str:
+def chain_link(
+    prev_link_hex: str, position: int, originator_id: str, originator_version: int, topic: str, state: bytes
+) -> str:
+    """The hash-chain link of one event, binding it to all before it. bundle.py and bundle_verifier.py agree."""
     header = f"socialgov-chain/v1\n{position}\n{originator_id}\n{originator_version}\n{topic}\n".encode()
     return hashlib.sha256(bytes.fromhex(prev_link_hex) + hashlib.sha256(header + state).digest()).hexdigest()

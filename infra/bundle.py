@@ -32,24 +32,16 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # type: ig
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # type: ignore[import-untyped]
 
+from domain.chain import GENESIS, chain_link  # the one definition; bundle_verifier.py carries a copy
+
 __all__ = ["BUNDLE_FORMAT", "GENESIS", "build_bundle", "chain_link", "render_chronology_pdf", "safe_filename"]
 
 BUNDLE_FORMAT = "socialgov-evidence-bundle/1"
-GENESIS = "00" * 32
-"""The prev link of the first event in the log."""
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 LONDON = ZoneInfo("Europe/London")
 EVENT_KEYS = ("position", "originator_id", "originator_version", "topic", "state_b64", "prev_link", "link")
-
-
-def chain_link(
-    prev_link_hex: str, position: int, originator_id: str, originator_version: int, topic: str, state: bytes
-) -> str:
-    """The hash-chain link of one event, binding it to all before it. bundle.py and bundle_verifier.py agree."""
-    header = f"socialgov-chain/v1\n{position}\n{originator_id}\n{originator_version}\n{topic}\n".encode()
-    return hashlib.sha256(bytes.fromhex(prev_link_hex) + hashlib.sha256(header + state).digest()).hexdigest()
 
 
 def build_bundle(
