@@ -22,6 +22,7 @@ from api.problems import EXCEPTION_HANDLERS
 from api.routes.accounts import AccountsController, DeparturesController
 from api.routes.applications import ApplicationsController
 from api.routes.health import health, ready
+from api.routes.inbox import InboxController, MentionsController
 from api.routes.incidents import AuditController, IncidentsController
 from api.routes.schools import SchoolsController
 from api.routes.staff import StaffController
@@ -40,7 +41,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                       graphql_ide=None if settings.is_production else "graphiql")
     app = Litestar(
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
-                        DeparturesController, IncidentsController, AuditController, GraphQL,
+                        DeparturesController, IncidentsController, AuditController, InboxController,
+                        MentionsController, GraphQL,
                         home, dev_login_page, dev_login, logout,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
         dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},

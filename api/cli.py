@@ -28,6 +28,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("Seeding the demo trust (first run)...", file=sys.stderr)
         seed_demo(container)
     app = create_app(settings, container)
+    if settings.redis_url is None:
+        from api.tasks import EmbeddedScheduler
+
+        EmbeddedScheduler(container).start()
+        print("Scheduled jobs run in-process (no SOCIALGOV_REDIS_URL): breach and reminder sweeps, monitoring "
+              "checks, feed polling.", file=sys.stderr)
     mode = "production" if settings.is_production else "development"
     print(f"SocialGov ({mode}) on http://{args.host}:{args.port}  database: {settings.database_url.split('@')[-1]}",
           file=sys.stderr)
@@ -143,6 +149,7 @@ def cmd_personas(_: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import api.tasks  # noqa: F401  (registers the tasks)
     from infra.celery_app import celery_app
 
     argv = ["worker", f"--loglevel={args.loglevel}", f"--pool={args.pool}"]
@@ -157,6 +164,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_beat(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    import api.tasks  # noqa: F401  (registers the schedule)
     from infra.celery_app import celery_app
 
     Path(args.schedule).parent.mkdir(parents=True, exist_ok=True)

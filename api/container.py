@@ -16,7 +16,9 @@ from domain.trust import TrustSettings
 from infra.clock import SystemClock
 from infra.database import make_engine, make_recorder
 from infra.evidence_bundles import SignedBundleBuilder
+from infra.feeds import FeedparserFetcher
 from infra.idempotency import IdempotencyStore
+from infra.mail import LogMailer, SmtpMailer
 from infra.settings import Settings
 from infra.storage import LocalFileStore
 from infra.tokens import TokenService
@@ -27,8 +29,9 @@ from services.authorisation import Principal
 from services.directory import Directory
 from services.eventstore import ContextApplication, build_mapper
 from services.identity import principal_for_person
+from services.inbox import Inbox
 from services.incidents import Incidents
-from services.ports import Clock, today_in_london
+from services.ports import Clock, Mailer, today_in_london
 from services.projections.audit import ChainProjection
 from services.projections.readmodel import ReadModelProjection
 from services.projections.runner import Projector
@@ -72,6 +75,9 @@ class Container:
         self.files = LocalFileStore(s.storage_dir)
         self.incidents = Incidents(self.recorder, self.clock, self.files, after_save=self.read_your_writes)
         self.bundles = SignedBundleBuilder(self.vault)
+        self.mailer: Mailer = SmtpMailer(s.smtp_url) if s.smtp_url else LogMailer()
+        self.inbox = Inbox(self.recorder, self.clock, self.engine, self.mailer, FeedparserFetcher(),
+                           after_save=self.read_your_writes)
         self._closed = threading.Event()
         # Apply anything not yet projected (a crash between save and catch-up, or a migration that reset a
         # projection) before serving.
@@ -80,7 +86,7 @@ class Container:
 
     @property
     def contexts(self) -> tuple[ContextApplication, ...]:
-        return (self.directory, self.applications, self.accounts, self.incidents)
+        return (self.directory, self.applications, self.accounts, self.incidents, self.inbox)
 
     def today(self) -> date:
         return today_in_london(self.clock)

@@ -15,7 +15,7 @@ from strawberry.types import Info
 from api.auth import resolve_principal
 from api.container import Container
 from domain.errors import InvalidInput
-from services import audit, queries
+from services import audit, inbox_queries, queries
 from services.authorisation import Principal
 from services.eventstore import NotFound
 from services.ports import today_in_london
@@ -49,6 +49,15 @@ class SchoolDashboard:
     incidents_awaiting_assessment: int
     incidents_assessment_overdue: int
     police_escalations_30d: int
+    open_on_track: int
+    open_due_soon: int
+    open_breached: int
+    compliance_7d_pct: float | None
+    compliance_30d_pct: float | None
+    breaches_30d: int
+    median_first_response_hours: float | None
+    monitoring_coverage_7d_pct: float | None
+    mentions_awaiting_triage: int
 
 
 @strawberry.type
@@ -76,6 +85,15 @@ class TrustDashboard:
     incidents_awaiting_assessment: int
     incidents_assessment_overdue: int
     police_escalations_30d: int
+    open_on_track: int
+    open_due_soon: int
+    open_breached: int
+    compliance_7d_pct: float | None
+    compliance_30d_pct: float | None
+    breaches_30d: int
+    median_first_response_hours: float | None
+    monitoring_coverage_7d_pct: float | None
+    mentions_awaiting_triage: int
     per_school: list[SchoolDashboard]
 
 
@@ -179,6 +197,32 @@ class IncidentSummary:
     police_referred_at: datetime | None
     crime_reference: str | None
     evidence_count: int
+
+
+@strawberry.type
+class InteractionItem:
+    id: strawberry.ID
+    school_id: strawberry.ID
+    account_id: strawberry.ID
+    kind: str
+    received_at: datetime
+    due_at: datetime
+    author_handle: str
+    excerpt: str
+    link: str | None
+    assignee_id: strawberry.ID | None
+    first_response_at: datetime | None
+    status: str
+    sla_state: str
+    incident_id: strawberry.ID | None
+
+
+@strawberry.type
+class SeriesPoint:
+    day: date
+    received: int
+    met: int
+    breached: int
 
 
 @strawberry.type
@@ -299,6 +343,22 @@ class Query:
         c, p = _ctx(info)
         rows = await _run(queries.list_incidents, c.engine, p, _uuid(school_id, "schoolId"), c.clock.now(), state)
         return [IncidentSummary(**_ids(r, IncidentSummary.__annotations__)) for r in rows]
+
+    @strawberry.field(description="Interactions of a school; slaState: on_track, due_soon, breached, met, met_late")
+    async def interactions(self, info: Info, school_id: strawberry.ID,
+                           sla_state: str | None = None) -> list[InteractionItem]:
+        c, p = _ctx(info)
+        rows = await _run(inbox_queries.list_interactions, c.engine, p, _uuid(school_id, "schoolId"), c.clock.now(),
+                          sla_state)
+        return [InteractionItem(**_ids(r, InteractionItem.__annotations__)) for r in rows]
+
+    @strawberry.field(description="Per UK day: interactions received, answered on time, breached (charts)")
+    async def interaction_series(self, info: Info, school_id: strawberry.ID | None = None,
+                                 days: int = 30) -> list[SeriesPoint]:
+        c, p = _ctx(info)
+        sid = _uuid(school_id, "schoolId") if school_id else None
+        rows = await _run(inbox_queries.daily_series, c.engine, p, sid, c.clock.now(), min(max(days, 1), 366))
+        return [SeriesPoint(**r) for r in rows]
 
     @strawberry.field(description="Every event touching an entity, in order, with actor, time and reason")
     async def audit_trail(self, info: Info, entity_id: strawberry.ID) -> list[AuditEvent]:

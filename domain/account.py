@@ -96,6 +96,13 @@ class MonitoringCheckRecorded(DomainEvent):
     note: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonitoringLapseFlagged(DomainEvent):
+    """No monitoring check for 24 hours (the policy: monitored "7 days a week, including holidays")."""
+
+    last_check_at: datetime | None
+
+
 def _eligibility(person: Person, school_id: UUID, policy: PolicyVersion | None, today: date) -> list[str]:
     return unmet_approval_conditions([person], school_id, policy, today)
 
@@ -113,6 +120,9 @@ class SchoolAccount(Aggregate):
         self.credential_version = 0
         self.credential_ref: UUID | None = None
         self.rotation_pending: list[tuple[date, UUID]] = []
+        self.last_check_at: datetime | None = None
+        self.created_at: datetime | None = None
+        self.lapse_flagged = False
 
     @property
     def _ids(self) -> tuple[UUID, UUID]:
@@ -257,8 +267,23 @@ class SchoolAccount(Aggregate):
         self._trigger(MonitoringCheckRecorded(**self.header(at, actor, *self._ids), checked_by=checked_by,
                                               note=(note or "").strip() or None))
 
+    def flag_monitoring_lapse(self, now: datetime, hours: int, actor: Actor) -> bool:
+        """Flags the account once per lapse; a new check clears the flag. False if not lapsed or already flagged."""
+        if self.status is not AccountStatus.ACTIVE or self.lapse_flagged:
+            return False
+        since = self.last_check_at or self.created_at
+        if since is None or (now - since).total_seconds() <= hours * 3600:
+            return False
+        self._trigger(MonitoringLapseFlagged(**self.header(now, actor, *self._ids), last_check_at=self.last_check_at))
+        return True
+
     def apply(self, event: DomainEvent) -> None:
-        if isinstance(event, AccountCreated):
+        if isinstance(event, MonitoringCheckRecorded):
+            self.last_check_at, self.lapse_flagged = event.occurred_at, False
+        elif isinstance(event, MonitoringLapseFlagged):
+            self.lapse_flagged = True
+        elif isinstance(event, AccountCreated):
+            self.created_at = event.occurred_at
             self.trust_id, self.school_id = event.trust_id, event.school_id
             self.platform, self.handle = event.platform, event.handle
             self.lead_id, self.runner_ids = event.lead_id, list(event.runner_ids)

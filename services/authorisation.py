@@ -38,6 +38,13 @@ class Action(StrEnum):
     INCIDENT_MANAGE = "incident.manage"
     INCIDENT_MODERATE = "incident.moderate"
     INCIDENT_BUNDLE = "incident.bundle"
+    INTERACTION_RECEIVE = "interaction.receive"
+    INTERACTION_READ = "interaction.read"
+    INTERACTION_HANDLE = "interaction.handle"
+    MENTION_CAPTURE = "mention.capture"
+    MENTION_READ = "mention.read"
+    MENTION_TRIAGE = "mention.triage"
+    FEED_MANAGE = "feed.manage"
     DASHBOARD_SCHOOL = "dashboard.school"
     DASHBOARD_TRUST = "dashboard.trust"
     AUDIT_READ = "audit.read"
@@ -74,6 +81,13 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.INCIDENT_MANAGE: frozenset({S}),
     Action.INCIDENT_MODERATE: frozenset({S, M}),
     Action.INCIDENT_BUNDLE: frozenset({T, S}),
+    Action.INTERACTION_RECEIVE: frozenset({S, M}),
+    Action.INTERACTION_READ: frozenset({T, D, S, M}),
+    Action.INTERACTION_HANDLE: frozenset({S, M}),
+    Action.MENTION_CAPTURE: frozenset({S, M}),
+    Action.MENTION_READ: frozenset({T, D, S, M}),
+    Action.MENTION_TRIAGE: frozenset({S, M}),
+    Action.FEED_MANAGE: frozenset({S, M}),
     Action.DASHBOARD_SCHOOL: frozenset({T, D, S, M}),
     Action.DASHBOARD_TRUST: frozenset({T, D}),
     Action.AUDIT_READ: frozenset({T, D}),
@@ -100,6 +114,10 @@ SCOPES: Mapping[Action, str] = {
     Action.ACCOUNT_READ: "read",
     Action.HANDOVER_READ: "read",
     Action.DEPARTURE_RECORD: "staff:write",
+    Action.INTERACTION_RECEIVE: "interactions:write",
+    Action.INTERACTION_READ: "read",
+    Action.MENTION_CAPTURE: "mentions:write",
+    Action.MENTION_READ: "read",
     Action.DASHBOARD_SCHOOL: "read",
     Action.DASHBOARD_TRUST: "read",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -49,4 +50,24 @@ class BundleBuilder(Protocol):
               events: list[dict[str, Any]], files: list[tuple[str, bytes]], chain_head: dict[str, Any],
               generated_at: datetime) -> tuple[bytes, str]:
         """Returns the zip and the SHA-256 of its signed manifest."""
+        ...
+
+
+class Mailer(Protocol):
+    def send(self, to: list[str], subject: str, body: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    key: str
+    title: str
+    summary: str
+    link: str | None
+    author: str | None
+    published_at: datetime | None
+
+
+class FeedFetcher(Protocol):
+    def fetch(self, url: str) -> list[FeedItem]:
+        """The items of an RSS/Atom feed; raises on an unreachable or unreadable feed."""
         ...

@@ -17,6 +17,7 @@ from domain.values import RUNNER_ROLES
 from services import readmodel as rm
 from services.authorisation import Action, Principal, can, can_about_person
 from services.eventstore import NotFound
+from services.inbox_queries import inbox_figures
 
 Row = dict[str, Any]
 
@@ -270,6 +271,8 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
         figures[school_id].update(extra)
     for school_id, extra in _incident_figures(engine, trust_id, school_ids, now).items():
         figures[school_id].update(extra)
+    for school_id, extra in inbox_figures(engine, trust_id, school_ids, now).items():
+        figures[school_id].update(extra)
     for school_id in school_ids:
         figures[school_id].update({k: v for k, v in _account_figures_empty().items()
                                    if k not in figures[school_id]})
@@ -287,6 +290,12 @@ def _account_figures_empty() -> Row:
 
 
 ACCOUNT_TOTALS = tuple(_account_figures_empty())
+INBOX_COUNTS = ("open_on_track", "open_due_soon", "open_breached", "breaches_30d", "mentions_awaiting_triage")
+
+
+def _mean(values: list[Any]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(sum(present) / len(present), 1) if present else None
 
 
 def school_dashboard(engine: Engine, principal: Principal, school_id: UUID, now: datetime, today: date) -> Row:
@@ -313,6 +322,9 @@ def trust_dashboard(engine: Engine, principal: Principal, now: datetime, today: 
         "approved_applications": sum(r["approved_applications"] for r in rows),
         "rejected_applications": sum(r["rejected_applications"] for r in rows),
         **{k: sum(r[k] for r in rows) for k in ACCOUNT_TOTALS},
+        **{k: sum(r[k] for r in rows) for k in INBOX_COUNTS},
+        **{k: _mean([r[k] for r in rows]) for k in ("compliance_7d_pct", "compliance_30d_pct",
+                                                    "monitoring_coverage_7d_pct", "median_first_response_hours")},
         "people": people,
         "training_coverage_pct": round(100 * sum(r["trained_people"] for r in rows) / people, 1) if people else None,
         "acknowledgement_coverage_pct": (round(100 * sum(r["acknowledged_people"] for r in rows) / people, 1)

@@ -183,6 +183,7 @@ accounts = Table(
     Column("last_check_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("lapse_flagged", Boolean, nullable=False, default=False),
     Index("ix_rm_accounts_trust_status", "trust_id", "status"),
 )
 
@@ -311,7 +312,57 @@ audit_chain = Table(
     Column("link", String(64), nullable=False),
 )
 
+interactions = Table(
+    "rm_interactions", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+    Column("account_id", Uuid, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("author_handle", String(200), nullable=False),
+    Column("excerpt", Text, nullable=False),
+    Column("link", String(1000), nullable=True),
+    Column("assignee_id", Uuid, nullable=True),
+    Column("first_response_at", UtcDateTime(), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("incident_id", Uuid, nullable=True),
+    Column("reminded", Boolean, nullable=False),
+    Column("breached", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_interactions_school_received", "school_id", "received_at"),
+    Index("ix_rm_interactions_open_due", "first_response_at", "breached", "due_at"),
+)
+
+mentions = Table(
+    "rm_mentions", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False, index=True),
+    Column("source", String(1000), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("link", String(1000), nullable=True),
+    Column("author", String(200), nullable=True),
+    Column("published_at", UtcDateTime(), nullable=True),
+    Column("captured_at", UtcDateTime(), nullable=False),
+    Column("decision", String(20), nullable=True),
+    Column("incident_id", Uuid, nullable=True),
+    Column("triaged_at", UtcDateTime(), nullable=True),
+)
+
+feeds = Table(
+    "rm_feeds", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+    Column("url", String(1000), nullable=False),
+    Column("title", String(200), nullable=False),
+)
+
 #: Tables a projection rebuild empties and refills (everything but tracking).
 PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, training_records, acknowledgements,
                     personal_accounts, applications, accounts, account_runners, rotation_requirements,
-                    monitoring_checks, handovers, incidents, evidence_files, audit_events, audit_entities]
+                    monitoring_checks, handovers, incidents, evidence_files, audit_events, audit_entities,
+                    interactions, mentions, feeds]

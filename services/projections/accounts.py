@@ -24,7 +24,7 @@ def _created(conn: Connection, e: ac.AccountCreated) -> None:
         id=e.originator_id, trust_id=e.trust_id, school_id=e.school_id, application_id=e.application_id,
         platform=e.platform, handle=e.handle, url=e.url, visibility=e.visibility, lead_id=e.lead_id,
         status=ac.AccountStatus.ACTIVE.value, status_reason=None, credential_version=0, credentials_stored_at=None,
-        last_check_at=None, created_at=e.occurred_at, version=e.originator_version))
+        last_check_at=None, created_at=e.occurred_at, version=e.originator_version, lapse_flagged=False))
     for person_id in e.runner_ids:
         conn.execute(insert(rm.account_runners).values(account_id=e.originator_id, person_id=person_id,
                                                        trust_id=e.trust_id, school_id=e.school_id))
@@ -70,7 +70,11 @@ def _check(conn: Connection, e: ac.MonitoringCheckRecorded) -> None:
     conn.execute(insert(rm.monitoring_checks).values(
         account_id=e.originator_id, version=e.originator_version, trust_id=e.trust_id, school_id=e.school_id,
         checked_by=e.checked_by, checked_at=e.occurred_at, note=e.note))
-    _account_version(conn, e, last_check_at=e.occurred_at)
+    _account_version(conn, e, last_check_at=e.occurred_at, lapse_flagged=False)
+
+
+def _lapse(conn: Connection, e: ac.MonitoringLapseFlagged) -> None:
+    _account_version(conn, e, lapse_flagged=True)
 
 
 def _version_only(conn: Connection, e: Any) -> None:
@@ -107,6 +111,7 @@ HANDLERS: dict[type[DomainEvent], Handler] = {
     ac.CredentialsRevealed: _version_only,
     ac.CredentialRotationRequired: _rotation,
     ac.MonitoringCheckRecorded: _check,
+    ac.MonitoringLapseFlagged: _lapse,
     ho.HandoverOpened: _handover_opened,
     ho.HandoverCompleted: _handover_completed,
     pe.DepartureRecorded: _departure,

@@ -6,10 +6,11 @@ from eventsourcing.persistence import Notification
 from sqlalchemy import Connection
 
 from domain.events import DomainEvent
-from services.projections import accounts, audit, directory, incidents
+from services.projections import accounts, audit, directory, inbox, incidents
 from services.projections.directory import Handler
 
-HANDLERS: dict[type[DomainEvent], Handler] = {**directory.HANDLERS, **accounts.HANDLERS, **incidents.HANDLERS}
+HANDLERS: dict[type[DomainEvent], Handler] = {**directory.HANDLERS, **accounts.HANDLERS, **incidents.HANDLERS,
+                                             **inbox.HANDLERS}
 
 
 class ReadModelProjection:
