@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
 from sqlalchemy import select
@@ -42,7 +42,7 @@ def _p(c: Container, person_id: UUID) -> Principal:
 def seed_demo(c: Container) -> UUID:
     """Seeds the story-shaped demo trust through the real services (every event is attributable)."""
     real_clock = c.clock
-    start = real_clock.now() - timedelta(days=30)
+    start = real_clock.now() - timedelta(days=60)
     clock = SettableClock(start)
     for app in c.contexts:
         app.clock = clock
@@ -136,10 +136,57 @@ def seed_demo(c: Container) -> UUID:
         # Grace Hill (the lead) is leaving at the end of term: a handover is pending.
         leaving = (clock.now() + timedelta(days=14)).date()
         c.accounts.record_departure(moderator, staff[oak]["Grace Hill"], leaving, "Moving to another trust")
+        _seed_inbox_month(c, clock, real_clock.now(), schools[oak], account, moderator,
+                          _p(c, staff[oak]["Grace Hill"]))
         return trust_id
     finally:
         for app in c.contexts:
             app.clock = real_clock
+
+
+def _seed_inbox_month(c: Container, clock: SettableClock, until: datetime, school_id: UUID, account: UUID,
+                      moderator: Principal, runner: Principal, seed: int = 11) -> None:
+    """A realistic month of comments, queries and complaints on the account: most answered within hours,
+    some late, a few still open; daily monitoring checks with a couple of missed days; some mentions."""
+    rnd = random.Random(seed)
+    first_day = (until - timedelta(days=30)).date()
+    actions: list[tuple[datetime, int, Callable[[], object]]] = []
+    authors = ["@parent_of_year3", "@oakfield_gran", "@local_news", "@coach_dave", "@ex_pupil", "@pta_chair"]
+    texts = {"comment": ["Lovely photos from sports day!", "Well done to the choir"],
+             "query": ["When does the autumn term start?", "Is the school open on the INSET day?"],
+             "complaint": ["The car park was chaos again this morning", "Why was the trip cancelled?"],
+             "message": ["Can someone call me about my child's place?"]}
+    received: dict[int, UUID] = {}
+    for d in range(30):
+        day = first_day + timedelta(days=d)
+        if day.weekday() != 5 or d % 3:  # a check nearly every day, a few Saturdays missed
+            at = datetime.combine(day, time(8, rnd.randint(0, 59)), tzinfo=UTC)
+            actions.append((at, 0, lambda: c.accounts.record_check(runner, account, "Checked comments")))
+        for _ in range(rnd.randint(1, 4)):
+            kind = rnd.choice(["comment", "comment", "query", "query", "complaint", "message"])
+            at = datetime.combine(day, time(rnd.randint(7, 21), rnd.randint(0, 59)), tzinfo=UTC)
+
+            token = len(actions)
+
+            def receive(at: datetime = at, kind: str = kind, token: int = token) -> object:
+                received[token] = c.inbox.receive(moderator, school_id, account, kind, at, rnd.choice(authors),
+                                                  rnd.choice(texts[kind]), None, None, moderator.id)
+                return received[token]
+            actions.append((at, 1, receive))
+            roll = rnd.random()
+            delay = (timedelta(minutes=rnd.randint(20, 360)) if roll < 0.7 else
+                     timedelta(hours=rnd.randint(6, 22)) if roll < 0.9 else
+                     timedelta(hours=rnd.randint(26, 40)) if roll < 0.97 else None)
+            if delay is not None:
+                actions.append((at + delay, 2, lambda t=token: c.inbox.acknowledge(moderator, received[t])))
+    for at, _, act in sorted((a for a in actions if a[0] <= until), key=lambda a: (a[0], a[1])):
+        clock.set(at)
+        act()
+    clock.set(until - timedelta(hours=2))
+    c.inbox.sweep_breaches()
+    for key, title in (("https://news.example/oakfield-quiz", "Oakfield pupils win regional quiz"),
+                       ("https://forum.example/t/oakfield-parking", "Parents discuss Oakfield parking")):
+        c.inbox.capture_mention(moderator, school_id, key, title, "", key, None, until - timedelta(days=1))
 
 
 def seed_scale(c: Container, schools: int, progress: Callable[[int], None] | None = None,
