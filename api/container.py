@@ -78,6 +78,10 @@ class Container:
         self.mailer: Mailer = SmtpMailer(s.smtp_url) if s.smtp_url else LogMailer()
         self.inbox = Inbox(self.recorder, self.clock, self.engine, self.mailer, FeedparserFetcher(),
                            after_save=self.read_your_writes)
+        if s.is_sqlite:  # one writer at a time: queue in-process instead of spinning on SQLite's file lock
+            lock = threading.RLock()
+            for part in (*self.contexts, self.projector, self.chain):
+                part.write_lock = lock
         self._closed = threading.Event()
         # Apply anything not yet projected (a crash between save and catch-up, or a migration that reset a
         # projection) before serving.

@@ -7,6 +7,7 @@ chain see a single total order of events (docs/decisions/0002-one-event-log.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -93,6 +94,8 @@ class ContextApplication(Application[UUID]):
         self._shared_recorder = recorder
         self.clock = clock
         self.after_save = after_save
+        #: Serialises writers in-process where the database allows one writer at a time (embedded SQLite).
+        self.write_lock: AbstractContextManager[Any] = nullcontext()
         super().__init__(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "n"})
 
     def construct_recorder(self) -> ApplicationRecorder:
@@ -120,11 +123,12 @@ class ContextApplication(Application[UUID]):
         events = [e for a in aggregates for e in a.collect_events()]
         if not events:
             return 0
-        try:
-            recordings = self.save(*events)
-        except IntegrityError as e:
-            raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
-        last = max(r.notification.id for r in recordings)
-        if self.after_save is not None:
-            self.after_save(last)
+        with self.write_lock:
+            try:
+                recordings = self.save(*events)
+            except IntegrityError as e:
+                raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
+            last = max(r.notification.id for r in recordings)
+            if self.after_save is not None:
+                self.after_save(last)
         return last

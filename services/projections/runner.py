@@ -6,7 +6,8 @@ Works the same on SQLite and PostgreSQL (docs/decisions/0003-projection-runner.m
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
@@ -38,6 +39,7 @@ class Projector:
         self.projection = projection
         self.batch_size = batch_size
         self.name = projection.name
+        self.write_lock: AbstractContextManager[Any] = nullcontext()
 
     def position(self) -> int:
         with self.engine.connect() as conn:
@@ -78,7 +80,7 @@ class Projector:
         start = None
         total = self.recorder.max_notification_id() or 0
         while True:
-            with self.engine.begin() as conn:
+            with self.write_lock, self.engine.begin() as conn:
                 position = self._lock(conn)
                 start = position if start is None else start
                 if until is not None and position >= until:
@@ -95,7 +97,7 @@ class Projector:
         """Empties the read model and replays the whole log from zero in one transaction: readers see the old
         tables until the new ones are complete, and a failure leaves the old ones in place."""
         total = self.recorder.max_notification_id() or 0
-        with self.engine.begin() as conn:
+        with self.write_lock, self.engine.begin() as conn:
             self._lock(conn)
             for table in reversed(PROJECTED_TABLES):
                 conn.execute(delete(table))

@@ -24,7 +24,7 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 @pytest.fixture
 def feed_url() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path != "/oakfield.atom":
                 self.send_error(404)
                 return
