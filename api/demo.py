@@ -243,13 +243,15 @@ def seed_scale(c: Container, schools: int, progress: Callable[[int], None] | Non
             case = BusinessCase("Aim", "Audience", "Promotion", (applicant.id, runner.id), "open", "facebook",
                                 f"h{s}_{k}")
             sub_at = now - timedelta(hours=rnd.randint(1, 24 * 300))
+            as_applicant = Actor(ActorKind.PERSON, applicant.id, applicant.display_name, "staff", "seed")
+            as_slt = Actor(ActorKind.PERSON, slt.id, slt.display_name, "slt", "seed")
             app = AccountApplication.submit(uuid.uuid4(), trust.id, school.id, applicant.id, case,
-                                            {applicant.id: applicant, runner.id: runner}, actor, sub_at)
+                                            {applicant.id: applicant, runner.id: runner}, as_applicant, sub_at)
             roll = rnd.random()
             if roll < 0.6 and len(eligible) >= 2 and applicant in eligible and runner in eligible:
-                app.approve(slt.id, [applicant, runner], policy, date(now.year, now.month, now.day), actor, sub_at)
+                app.approve(slt.id, [applicant, runner], policy, date(now.year, now.month, now.day), as_slt, sub_at)
             elif roll < 0.85:
-                app.reject(slt.id, "Not now", actor, sub_at)
+                app.reject(slt.id, "Not now", as_slt, sub_at)
             batch.append(app)
         flush()
         if progress is not None:

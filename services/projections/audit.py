@@ -10,11 +10,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import select
 
 from domain.chain import GENESIS, chain_link
 from domain.events import Actor, DomainEvent
 from services import readmodel as rm
+from services.projections.batch import Batch
 
 HEADER = {"originator_id", "originator_version", "occurred_at", "actor", "trust_id", "school_id", "reason"}
 
@@ -32,8 +33,14 @@ def _plain(value: Any) -> Any:
 
 
 def actor_dict(actor: Actor) -> dict[str, Any]:
-    return {"kind": actor.kind.value, "id": str(actor.id) if actor.id else None, "display_name": actor.display_name,
-            "role": actor.role, "auth_method": actor.auth_method, "request_id": actor.request_id}
+    return {
+        "kind": actor.kind.value,
+        "id": str(actor.id) if actor.id else None,
+        "display_name": actor.display_name,
+        "role": actor.role,
+        "auth_method": actor.auth_method,
+        "request_id": actor.request_id,
+    }
 
 
 def related_ids(event: DomainEvent) -> set[UUID]:
@@ -50,13 +57,23 @@ def related_ids(event: DomainEvent) -> set[UUID]:
     return ids
 
 
-def record(conn: Connection, event: DomainEvent, position: int) -> None:
+def record(b: Batch, event: DomainEvent, position: int) -> None:
     data = {f.name: _plain(getattr(event, f.name)) for f in fields(event) if f.name not in HEADER}
-    conn.execute(insert(rm.audit_events).values(
-        position=position, originator_id=event.originator_id, originator_version=event.originator_version,
-        event_type=type(event).__name__, trust_id=event.trust_id, school_id=event.school_id,
-        occurred_at=event.occurred_at, actor=actor_dict(event.actor), reason=event.reason, data=data))
-    conn.execute(insert(rm.audit_entities), [{"entity_id": i, "position": position} for i in related_ids(event)])
+    b.insert(
+        rm.audit_events,
+        position=position,
+        originator_id=event.originator_id,
+        originator_version=event.originator_version,
+        event_type=type(event).__name__,
+        trust_id=event.trust_id,
+        school_id=event.school_id,
+        occurred_at=event.occurred_at,
+        actor=actor_dict(event.actor),
+        reason=event.reason,
+        data=data,
+    )
+    for entity_id in sorted(related_ids(event), key=str):
+        b.insert(rm.audit_entities, entity_id=entity_id, position=position)
 
 
 class ChainProjection:
@@ -68,12 +85,18 @@ class ChainProjection:
     def __init__(self) -> None:
         self._prev = GENESIS
 
-    def begin(self, conn: Connection) -> None:
-        last = conn.execute(select(rm.audit_chain.c.link).order_by(rm.audit_chain.c.position.desc()).limit(1)).scalar()
+    def begin(self, b: Batch) -> None:
+        last = b.execute(select(rm.audit_chain.c.link).order_by(rm.audit_chain.c.position.desc()).limit(1)).scalar()
         self._prev = last or GENESIS
 
-    def handle(self, conn: Connection, event: DomainEvent, notification: Notification) -> None:
-        link = chain_link(self._prev, notification.id, str(notification.originator_id),
-                          notification.originator_version, notification.topic, bytes(notification.state))
-        conn.execute(insert(rm.audit_chain).values(position=notification.id, link=link))
+    def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None:
+        link = chain_link(
+            self._prev,
+            notification.id,
+            str(notification.originator_id),
+            notification.originator_version,
+            notification.topic,
+            bytes(notification.state),
+        )
+        b.insert(rm.audit_chain, position=notification.id, link=link)
         self._prev = link

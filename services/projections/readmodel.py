@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection
 
 from domain.events import DomainEvent
 from services.projections import accounts, audit, directory, inbox, incidents
+from services.projections.batch import Batch
 from services.projections.directory import Handler
 
-HANDLERS: dict[type[DomainEvent], Handler] = {**directory.HANDLERS, **accounts.HANDLERS, **incidents.HANDLERS,
-                                             **inbox.HANDLERS}
+HANDLERS: dict[type[DomainEvent], Handler] = {
+    **directory.HANDLERS,
+    **accounts.HANDLERS,
+    **incidents.HANDLERS,
+    **inbox.HANDLERS,
+}
 
 
 class ReadModelProjection:
     name = "directory"  # the tracking row's name, kept from the first release
     rebuildable = True
 
-    def begin(self, conn: Connection) -> None:
+    def begin(self, b: Batch) -> None:
         pass
 
-    def handle(self, conn: Connection, event: DomainEvent, notification: Notification) -> None:
+    def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None:
         handler = HANDLERS.get(type(event))
         if handler is not None:
-            handler(conn, event)
-        audit.record(conn, event, notification.id)
+            handler(b, event)
+        audit.record(b, event, notification.id)

@@ -14,25 +14,32 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from domain.events import DomainEvent
+from services.projections.batch import Batch
 from services.readmodel import PROJECTED_TABLES, projection_tracking
 
 
 class Projection(Protocol):
     name: str
 
-    def begin(self, conn: Connection) -> None:
+    def begin(self, b: Batch) -> None:
         """Called at the start of each batch transaction (a projection may load state it carries along)."""
         ...
 
-    def handle(self, conn: Connection, event: DomainEvent, notification: Notification) -> None: ...
+    def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None: ...
 
 
 Progress = Callable[[int, int], None]
 
 
 class Projector:
-    def __init__(self, engine: Engine, recorder: ApplicationRecorder, mapper: Mapper[UUID],
-                 projection: Projection, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[UUID],
+        projection: Projection,
+        batch_size: int = 2000,
+    ) -> None:
         self.engine = engine
         self.recorder = recorder
         self.mapper = mapper
@@ -43,18 +50,23 @@ class Projector:
 
     def position(self) -> int:
         with self.engine.connect() as conn:
-            pos = conn.execute(select(projection_tracking.c.position)
-                               .where(projection_tracking.c.name == self.name)).scalar()
+            pos = conn.execute(
+                select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
+            ).scalar()
         return int(pos or 0)
 
     def _lock(self, conn: Connection) -> int:
         """Takes the tracking row's write lock (creating the row once) and returns the position under it."""
-        result = conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name)
-                              .values(position=projection_tracking.c.position))
+        result = conn.execute(
+            update(projection_tracking)
+            .where(projection_tracking.c.name == self.name)
+            .values(position=projection_tracking.c.position)
+        )
         if result.rowcount == 0:
             conn.execute(insert(projection_tracking).values(name=self.name, position=0))
-        pos = conn.execute(select(projection_tracking.c.position)
-                           .where(projection_tracking.c.name == self.name)).scalar_one()
+        pos = conn.execute(
+            select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
+        ).scalar_one()
         return int(pos)
 
     def _apply_batch(self, conn: Connection, position: int) -> int:
@@ -62,14 +74,15 @@ class Projector:
         notifications = self.recorder.select_notifications(position + 1, self.batch_size)
         if not notifications:
             return position
-        self.projection.begin(conn)
+        batch = Batch(conn)
+        self.projection.begin(batch)
         for n in notifications:
             event = self.mapper.to_domain_event(n)
             if isinstance(event, DomainEvent):
-                self.projection.handle(conn, event, n)
+                self.projection.handle(batch, event, n)
+        batch.flush()
         last = notifications[-1].id
-        conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name)
-                     .values(position=last))
+        conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name).values(position=last))
         return last
 
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
