@@ -38,6 +38,7 @@ test: $(STAMP) browser lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/foundation.py
+	$(BIN)/python bench/sla_sweep.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -118,8 +118,9 @@ class ContextApplication(Application[UUID]):
     def load_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, A | None]:
         return {i: self.load(cls, i) for i in ids}
 
-    def commit(self, *aggregates: Aggregate) -> int:
-        """Saves the pending events of all given aggregates atomically; returns the last notification id."""
+    def commit(self, *aggregates: Aggregate, project: bool = True) -> int:
+        """Saves the pending events of all given aggregates atomically; returns the last notification id.
+        With project=False the caller catches the read side up once after a run of commits (sweeps)."""
         events = [e for a in aggregates for e in a.collect_events()]
         if not events:
             return 0
@@ -129,6 +130,11 @@ class ContextApplication(Application[UUID]):
             except IntegrityError as e:
                 raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
             last = max(r.notification.id for r in recordings)
-            if self.after_save is not None:
+            if project and self.after_save is not None:
                 self.after_save(last)
         return last
+
+    def project_up_to(self, last: int) -> None:
+        if last and self.after_save is not None:
+            with self.write_lock:
+                self.after_save(last)

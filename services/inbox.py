@@ -199,24 +199,26 @@ class Inbox(ContextApplication):
     # ----- sweeps (Celery beat, or the embedded scheduler) -----
     def sweep_breaches(self) -> SweepResult:
         now = self.clock.now()
-        breached = 0
-        emails = 0
+        recorded: list[UUID] = []
+        last = 0
         for iid in q.breach_candidates(self.engine, now):
             i = self.load(Interaction, iid)
             if i is None or not i.record_breach(now, SWEEPER):
                 continue
             try:
-                self.commit(i)
+                last = self.commit(i, project=False)
             except ConcurrencyConflict:
                 continue  # another sweep recorded it first
-            breached += 1
-            emails += self._mail(q.breach_recipients(self.engine, iid), "Response deadline missed", iid)
-        return SweepResult(breaches=breached, emails=emails)
+            recorded.append(iid)
+        self.project_up_to(last)
+        emails = sum(self._mail(q.breach_recipients(self.engine, iid), "Response deadline missed", iid)
+                     for iid in recorded)
+        return SweepResult(breaches=len(recorded), emails=emails)
 
     def sweep_reminders(self) -> SweepResult:
         now = self.clock.now()
-        reminded = 0
-        emails = 0
+        recorded: list[UUID] = []
+        last = 0
         for iid, window_hours in q.due_soon_candidates(self.engine, now):
             i = self.load(Interaction, iid)
             if i is None or i.due_at is None or not (now < i.due_at <= now + timedelta(hours=window_hours)):
@@ -224,12 +226,13 @@ class Inbox(ContextApplication):
             if not i.remind_due_soon(SWEEPER, now):
                 continue
             try:
-                self.commit(i)
+                last = self.commit(i, project=False)
             except ConcurrencyConflict:
                 continue
-            reminded += 1
-            emails += self._mail(q.reminder_recipients(self.engine, iid), "Response due soon", iid)
-        return SweepResult(reminders=reminded, emails=emails)
+            recorded.append(iid)
+        self.project_up_to(last)
+        emails = sum(self._mail(q.reminder_recipients(self.engine, iid), "Response due soon", iid) for iid in recorded)
+        return SweepResult(reminders=len(recorded), emails=emails)
 
     def sweep_monitoring(self) -> SweepResult:
         now = self.clock.now()
