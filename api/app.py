@@ -24,6 +24,7 @@ from api.routes.applications import ApplicationsController
 from api.routes.health import health, ready
 from api.routes.inbox import InboxController, MentionsController
 from api.routes.incidents import AuditController, IncidentsController
+from api.routes.integrations import IntegrationsController, token
 from api.routes.schools import SchoolsController
 from api.routes.staff import StaffController
 from api.web import dev_login, dev_login_page, home, logout
@@ -36,13 +37,14 @@ HERE = Path(__file__).resolve().parent
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
     settings = settings or (container.settings if container else Settings.from_env())
     logs.configure(settings.log_format, settings.log_level)
+    owned = container is None
     c = container or Container(settings)
     GraphQL = make_graphql_controller(schema, path="/graphql", context_getter=graphql_context,
                                       graphql_ide=None if settings.is_production else "graphiql")
     app = Litestar(
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
                         DeparturesController, IncidentsController, AuditController, InboxController,
-                        MentionsController, GraphQL,
+                        MentionsController, IntegrationsController, token, GraphQL,
                         home, dev_login_page, dev_login, logout,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
         dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                                                              bearer_format="JWT")}),
             security=[{"bearer": []}]),
         cors_config=CORSConfig(allow_origins=[]),
-        on_shutdown=[c.close],
+        on_shutdown=[c.close] if owned else [],  # a container passed in is closed by its owner
         request_max_body_size=1_048_576,
         debug=False,
         logging_config=None,

@@ -10,7 +10,7 @@ from litestar.exceptions import NotAuthorizedException
 from infra.logs import actor_var, request_id_var
 from infra.tokens import InvalidToken
 from services.authorisation import Principal
-from services.identity import principal_for_person
+from services.identity import principal_for_client, principal_for_person
 
 SESSION_COOKIE = "socialgov_session"
 
@@ -44,8 +44,11 @@ def resolve_principal(request: Request[Any, Any, Any], required: bool = True) ->
         claims = container.tokens.verify(token)
     except InvalidToken:
         raise NotAuthorizedException("the token is invalid or has expired") from None
-    principal = principal_for_person(container.engine, claims.subject, claims.auth_method, request_id_var.get(),
-                                     today=container.today())
+    if claims.kind == "client":
+        principal = principal_for_client(container.engine, claims.subject, claims.scopes, request_id_var.get())
+    else:
+        principal = principal_for_person(container.engine, claims.subject, claims.auth_method, request_id_var.get(),
+                                         today=container.today())
     if principal is None:
         raise NotAuthorizedException("the token's subject has no access")
     actor = f"{principal.kind.value}:{principal.id}"

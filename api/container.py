@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 import migrations
 from domain.trust import TrustSettings
+from infra.client_secrets import Argon2Hasher, ClientSecretTable
 from infra.clock import SystemClock
 from infra.database import make_engine, make_recorder
 from infra.evidence_bundles import SignedBundleBuilder
@@ -31,10 +32,12 @@ from services.eventstore import ContextApplication, build_mapper
 from services.identity import principal_for_person
 from services.inbox import Inbox
 from services.incidents import Incidents
+from services.integrations import Integrations
 from services.ports import Clock, Mailer, today_in_london
 from services.projections.audit import ChainProjection
 from services.projections.readmodel import ReadModelProjection
 from services.projections.runner import Projector
+from services.pupils import ConsentRegister
 from services.queries import ReadModelAccountLookups, ReadModelLookups
 
 
@@ -76,6 +79,9 @@ class Container:
         self.incidents = Incidents(self.recorder, self.clock, self.files, after_save=self.read_your_writes)
         self.bundles = SignedBundleBuilder(self.vault)
         self.mailer: Mailer = SmtpMailer(s.smtp_url) if s.smtp_url else LogMailer()
+        self.integrations = Integrations(self.recorder, self.clock, Argon2Hasher(), ClientSecretTable(self.engine),
+                                         after_save=self.read_your_writes)
+        self.pupils = ConsentRegister(self.recorder, self.clock, self.engine, after_save=self.read_your_writes)
         self.inbox = Inbox(self.recorder, self.clock, self.engine, self.mailer, FeedparserFetcher(),
                            after_save=self.read_your_writes)
         if s.is_sqlite:  # one writer at a time: queue in-process instead of spinning on SQLite's file lock
@@ -90,7 +96,8 @@ class Container:
 
     @property
     def contexts(self) -> tuple[ContextApplication, ...]:
-        return (self.directory, self.applications, self.accounts, self.incidents, self.inbox)
+        return (self.directory, self.applications, self.accounts, self.incidents, self.inbox, self.integrations,
+                self.pupils)
 
     def today(self) -> date:
         return today_in_london(self.clock)

@@ -22,6 +22,7 @@ class TokenClaims:
     kind: str
     auth_method: str
     expires_at: int
+    scopes: tuple[str, ...] = ()
 
 
 class TokenService:
@@ -31,10 +32,13 @@ class TokenService:
         self.issuer = issuer
 
     def issue(self, subject: UUID, kind: str = "person", auth_method: str = "dev", now: float | None = None,
-              ttl_seconds: int | None = None) -> str:
+              ttl_seconds: int | None = None, scopes: list[str] | None = None) -> str:
         iat = int(now if now is not None else time.time())
-        claims = {"iss": self.issuer, "sub": str(subject), "knd": kind, "amr": auth_method, "iat": iat,
-                  "exp": iat + (ttl_seconds or self.ttl_seconds), "jti": uuid.uuid4().hex}
+        claims: dict[str, object] = {"iss": self.issuer, "sub": str(subject), "knd": kind, "amr": auth_method,
+                                     "iat": iat, "exp": iat + (ttl_seconds or self.ttl_seconds),
+                                     "jti": uuid.uuid4().hex}
+        if scopes is not None:
+            claims["scope"] = " ".join(scopes)
         return jwt.encode({"alg": "HS256"}, claims, self._key)
 
     def verify(self, token: str, now: float | None = None) -> TokenClaims:
@@ -44,6 +48,7 @@ class TokenService:
                                   iss={"essential": True, "value": self.issuer},
                                   exp={"essential": True}, sub={"essential": True}).validate(decoded.claims)
             return TokenClaims(UUID(decoded.claims["sub"]), str(decoded.claims.get("knd", "person")),
-                               str(decoded.claims.get("amr", "bearer")), int(decoded.claims["exp"]))
+                               str(decoded.claims.get("amr", "bearer")), int(decoded.claims["exp"]),
+                               tuple(str(decoded.claims.get("scope", "")).split()))
         except (JoseError, ValueError, KeyError, TypeError) as e:
             raise InvalidToken(type(e).__name__) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import infra.client_secrets
 import infra.idempotency
 import infra.vault  # noqa: F401
 from infra.database import make_engine

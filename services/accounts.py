@@ -172,10 +172,10 @@ class Accounts(ContextApplication):
         if person is None or person.trust_id != principal.trust_id:
             raise NotFound("person")
         schools = frozenset(a.school_id for a in person.roles if a.school_id is not None)
-        if not can_about_person(principal, Action.STAFF_READ, person.id, schools, principal.trust_id):
+        allowed = can_about_person(principal, Action.DEPARTURE_RECORD, person.id, schools, principal.trust_id)
+        if not (allowed or can_about_person(principal, Action.STAFF_READ, person.id, schools, principal.trust_id)):
             raise NotFound("person")
-        if principal.id == person.id or not can_about_person(principal, Action.DEPARTURE_RECORD, person.id, schools,
-                                                             principal.trust_id):
+        if principal.id == person.id or not allowed:
             raise Forbidden("you cannot record this person's departure")
         acting_school = next((s for s in sorted(schools, key=str) if can(principal, Action.DEPARTURE_RECORD, s)),
                              None)

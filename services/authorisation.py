@@ -45,6 +45,9 @@ class Action(StrEnum):
     MENTION_READ = "mention.read"
     MENTION_TRIAGE = "mention.triage"
     FEED_MANAGE = "feed.manage"
+    CLIENT_MANAGE = "client.manage"
+    PUPILS_WRITE = "pupils.write"
+    PUPILS_READ = "pupils.read"
     DASHBOARD_SCHOOL = "dashboard.school"
     DASHBOARD_TRUST = "dashboard.trust"
     AUDIT_READ = "audit.read"
@@ -88,6 +91,9 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.MENTION_READ: frozenset({T, D, S, M}),
     Action.MENTION_TRIAGE: frozenset({S, M}),
     Action.FEED_MANAGE: frozenset({S, M}),
+    Action.CLIENT_MANAGE: frozenset({T}),
+    Action.PUPILS_WRITE: frozenset({T}),
+    Action.PUPILS_READ: frozenset({T, D, S, M}),
     Action.DASHBOARD_SCHOOL: frozenset({T, D, S, M}),
     Action.DASHBOARD_TRUST: frozenset({T, D}),
     Action.AUDIT_READ: frozenset({T, D}),
@@ -118,6 +124,8 @@ SCOPES: Mapping[Action, str] = {
     Action.INTERACTION_READ: "read",
     Action.MENTION_CAPTURE: "mentions:write",
     Action.MENTION_READ: "read",
+    Action.PUPILS_WRITE: "pupils:write",
+    Action.PUPILS_READ: "read",
     Action.DASHBOARD_SCHOOL: "read",
     Action.DASHBOARD_TRUST: "read",
 }

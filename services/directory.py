@@ -139,9 +139,10 @@ class Directory(ContextApplication):
         if person is None or person.trust_id != principal.trust_id:
             raise NotFound("person")
         schools = frozenset(a.school_id for a in person.roles if a.school_id is not None)
-        if not can_about_person(principal, Action.STAFF_READ, person.id, schools, principal.trust_id):
+        allowed = can_about_person(principal, action, person.id, schools, principal.trust_id)
+        if not (allowed or can_about_person(principal, Action.STAFF_READ, person.id, schools, principal.trust_id)):
             raise NotFound("person")
-        if not can_about_person(principal, action, person.id, schools, principal.trust_id):
+        if not allowed:
             raise Forbidden(f"you cannot {action.value.replace('.', ' ')} for this person")
         acting_school = next((s for s in sorted(schools, key=str) if can(principal, action, s)), None)
         return person, acting_school

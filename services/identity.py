@@ -57,3 +57,19 @@ def personas(engine: Engine) -> list[dict[str, object]]:
         assert isinstance(roles, list)
         roles.append(f"{role} at {school}" if school else f"{role} (trust)")
     return list(out.values())
+
+
+def principal_for_client(engine: Engine, client_id: UUID, token_scopes: tuple[str, ...],
+                         request_id: str | None = None) -> Principal | None:
+    """An integration client's principal: its current registered scopes that the token also carries; None if the
+    client is unknown or revoked (revocation takes effect on the next request)."""
+    c = rm.integration_clients
+    with engine.connect() as conn:
+        row = conn.execute(select(c).where(c.c.id == client_id)).first()
+        if row is None or row.revoked:
+            return None
+        schools = frozenset(conn.execute(select(rm.schools.c.id).where(rm.schools.c.trust_id == row.trust_id))
+                            .scalars())
+    return Principal(kind=ActorKind.INTEGRATION, id=row.id, display_name=row.name, trust_id=row.trust_id,
+                     trust_school_ids=schools, scopes=frozenset(row.scopes) & frozenset(token_scopes),
+                     auth_method="client_credentials", request_id=request_id)

@@ -147,7 +147,8 @@ def get_interaction(engine: Engine, principal: Principal, interaction_id: UUID, 
             rm.account_runners.c.account_id == row["account_id"],
             rm.account_runners.c.person_id == principal.id)).first() is not None
         policy = _policies(conn, principal.trust_id)
-    if not (runner or can(principal, Action.INTERACTION_READ, row["school_id"])):
+    if not (runner or can(principal, Action.INTERACTION_READ, row["school_id"])
+            or can(principal, Action.INTERACTION_RECEIVE, row["school_id"])):
         raise NotFound("interaction")
     return _interaction(row, policy, now)
 
@@ -172,8 +173,9 @@ def get_mention(engine: Engine, principal: Principal, mention_id: UUID) -> Row:
     m = rm.mentions
     with engine.connect() as conn:
         row = conn.execute(select(m).where(m.c.id == mention_id)).mappings().first()
-    if row is None or row["school_id"] not in principal.visible_school_ids \
-            or not can(principal, Action.MENTION_READ, row["school_id"]):
+    if row is None or row["school_id"] not in principal.visible_school_ids or not (
+            can(principal, Action.MENTION_READ, row["school_id"]) or can(principal, Action.MENTION_CAPTURE,
+                                                                          row["school_id"])):
         raise NotFound("mention")
     return {k: v for k, v in dict(row).items() if k != "trust_id"}
 

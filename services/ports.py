@@ -71,3 +71,19 @@ class FeedFetcher(Protocol):
     def fetch(self, url: str) -> list[FeedItem]:
         """The items of an RSS/Atom feed; raises on an unreachable or unreadable feed."""
         ...
+
+
+class SecretHasher(Protocol):
+    """One-way hashing of integration client secrets (argon2 in infra)."""
+
+    def hash(self, secret: str) -> str: ...
+
+    def verify(self, hashed: str, secret: str) -> bool: ...
+
+
+class ClientSecrets(Protocol):
+    """Where client secret hashes live: outside the event log, so the record never holds them."""
+
+    def put(self, client_id: UUID, hashed: str) -> None: ...
+
+    def get(self, client_id: UUID) -> str | None: ...

@@ -361,8 +361,36 @@ feeds = Table(
     Column("title", String(200), nullable=False),
 )
 
+integration_clients = Table(
+    "rm_integration_clients", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+pupils = Table(
+    "rm_pupils", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+    Column("pupil_ref", String(50), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("year_group", String(20), nullable=False),
+    Column("consent_school_accounts", Boolean, nullable=False),
+    Column("consent_website", Boolean, nullable=False),
+    Column("consent_press", Boolean, nullable=False),
+    Column("no_publish", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_rm_pupils_school_ref", "school_id", "pupil_ref", unique=True),
+)
+
 #: Tables a projection rebuild empties and refills (everything but tracking).
 PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, training_records, acknowledgements,
                     personal_accounts, applications, accounts, account_runners, rotation_requirements,
                     monitoring_checks, handovers, incidents, evidence_files, audit_events, audit_entities,
-                    interactions, mentions, feeds]
+                    interactions, mentions, feeds, integration_clients, pupils]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from eventsourcing.persistence import Notification
 
 from domain.events import DomainEvent
-from services.projections import accounts, audit, directory, inbox, incidents
+from services.projections import accounts, audit, directory, inbox, incidents, register
 from services.projections.batch import Batch
 from services.projections.directory import Handler
 
@@ -14,6 +14,7 @@ HANDLERS: dict[type[DomainEvent], Handler] = {
     **accounts.HANDLERS,
     **incidents.HANDLERS,
     **inbox.HANDLERS,
+    **register.HANDLERS,
 }
 
 

@@ -112,3 +112,4 @@ def test_concurrent_breach_sweeps_on_a_real_worker(smtp: tuple[Inbox, int], tmp_
             leftovers = list(r.scan_iter(match=f"*{queue}*"))
             if leftovers:
                 r.delete(*leftovers)
+            c.close()

@@ -50,11 +50,15 @@ EXPECTED: dict[Action, set[str]] = {
     A.MENTION_READ: {"trust_admin", "dpo", "slt", "moderator"},
     A.MENTION_TRIAGE: {"slt", "moderator"},
     A.FEED_MANAGE: {"slt", "moderator"},
+    A.CLIENT_MANAGE: {"trust_admin"},
+    A.PUPILS_WRITE: {"trust_admin"},
+    A.PUPILS_READ: {"trust_admin", "dpo", "slt", "moderator"},
     A.DASHBOARD_SCHOOL: {"trust_admin", "dpo", "slt", "moderator"},
     A.DASHBOARD_TRUST: {"trust_admin", "dpo"},
     A.AUDIT_READ: {"trust_admin", "dpo"},
 }
-TRUST_LEVEL = {A.TRUST_SETTINGS_CHANGE, A.POLICY_PUBLISH, A.SCHOOL_ADD, A.DASHBOARD_TRUST, A.AUDIT_READ}
+TRUST_LEVEL = {A.TRUST_SETTINGS_CHANGE, A.POLICY_PUBLISH, A.SCHOOL_ADD, A.DASHBOARD_TRUST, A.AUDIT_READ,
+               A.CLIENT_MANAGE}
 
 
 def principal(role: Role) -> Principal:
