@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             security=[{"bearer": []}]),
         cors_config=CORSConfig(allow_origins=[]),
         on_shutdown=[c.close] if owned else [],  # a container passed in is closed by its owner
-        request_max_body_size=1_048_576,
+        request_max_body_size=25 * 1024 * 1024,  # evidence files up to 20 MB; a 10,000-pupil MIS upload
         debug=False,
         logging_config=None,
     )
