@@ -49,7 +49,7 @@ def free_port() -> int:
 
 def measure(backend: str, pupils: int) -> dict[str, Any]:
     c = Container(Settings(database_url=database(backend), log_level="WARNING", storage_dir=tempfile.mkdtemp()))
-    trust_id, admin_id = c.directory.register_trust("MIS Bench Trust", "Admin", "admin@mis.example",
+    _, admin_id = c.directory.register_trust("MIS Bench Trust", "Admin", "admin@mis.example",
                                                     system_actor("bench"))
     admin = principal_for_person(c.engine, admin_id, "bench")
     assert admin is not None
