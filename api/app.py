@@ -27,6 +27,7 @@ from api.routes.incidents import AuditController, IncidentsController
 from api.routes.integrations import IntegrationsController, token
 from api.routes.schools import SchoolsController
 from api.routes.staff import StaffController
+from api.scim import SCIM_HANDLERS
 from api.web import dev_login, dev_login_page, home, logout
 from infra import logs
 from infra.settings import Settings
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Litestar(
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
                         DeparturesController, IncidentsController, AuditController, InboxController,
-                        MentionsController, IntegrationsController, token, GraphQL,
+                        MentionsController, IntegrationsController, token, GraphQL, *SCIM_HANDLERS,
                         home, dev_login_page, dev_login, logout,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
         dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},
