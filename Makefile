@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install browser bench demo-scale clean
+.PHONY: run test lint install browser oidc-provider bench demo-scale clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,13 +27,20 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PKGS) >/dev/null) \
 	  || { echo "could not install $(SYSTEM_PKGS): run 'apt-get install -y $(SYSTEM_PKGS)' as root"; exit 1; }; fi
 
+## The local OpenID provider the SSO tests sign in against (npm package oidc-provider).
+OIDC_PROVIDER := tests/oidc_provider
+$(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package-lock.json
+	@command -v node >/dev/null || { echo "Node.js >= 20 is needed for the OIDC tests"; exit 1; }
+	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund
+oidc-provider: $(OIDC_PROVIDER)/node_modules/.package-lock.json
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 ## make test: lint, then the whole suite on SQLite *and* PostgreSQL (databases are created by the suite).
-test: $(STAMP) browser lint
+test: $(STAMP) browser oidc-provider lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(STAMP)

@@ -18,6 +18,7 @@ from api.auth import provide_principal
 from api.container import Container
 from api.graphql_schema import graphql_context, schema
 from api.middleware import idempotency_middleware, request_id_middleware
+from api.oidc import OIDC_HANDLERS, oidc_startup
 from api.problems import EXCEPTION_HANDLERS
 from api.routes.accounts import AccountsController, DeparturesController
 from api.routes.applications import ApplicationsController
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
                         DeparturesController, IncidentsController, AuditController, InboxController,
                         MentionsController, IntegrationsController, token, GraphQL, *SCIM_HANDLERS,
-                        home, dev_login_page, dev_login, logout,
+                        home, dev_login_page, dev_login, logout, *OIDC_HANDLERS,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
         dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                                                              bearer_format="JWT")}),
             security=[{"bearer": []}]),
         cors_config=CORSConfig(allow_origins=[]),
+        on_startup=[oidc_startup],  # a broken SOCIALGOV_OIDC_CONFIG stops start-up
         on_shutdown=[c.close] if owned else [],  # a container passed in is closed by its owner
         request_max_body_size=25 * 1024 * 1024,  # evidence files up to 20 MB; a 10,000-pupil MIS upload
         debug=False,

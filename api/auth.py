@@ -1,4 +1,5 @@
-"""Authentication: bearer tokens (and, for the web UI's safe requests, the session cookie) -> Principal."""
+"""Authentication: bearer tokens; else the OIDC sign-in's server-side session cookie (writes need its CSRF
+token); else, for the web UI's safe requests, the development login's cookie -> Principal."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
+from api.oidc import check_csrf, session_for_request
 from infra.logs import actor_var, request_id_var
 from infra.tokens import InvalidToken
 from services.authorisation import Principal
@@ -35,6 +37,18 @@ def cookie_allowed(request: Request[Any, Any, Any]) -> bool:
 
 def resolve_principal(request: Request[Any, Any, Any], required: bool = True) -> Principal | None:
     container = request.app.state.container
+    session = None if request.headers.get("authorization") else session_for_request(request)
+    if session is not None:  # the OIDC sign-in's server-side session: it may also write, with its CSRF token
+        if not cookie_allowed(request):
+            check_csrf(request, session[0])  # 403 unless X-CSRF-Token matches and the request is not cross-site
+        principal = principal_for_person(container.engine, session[1].person_id, session[1].auth_method,
+                                         request_id_var.get(), today=container.today())
+        if principal is None:
+            raise NotAuthorizedException("the session's person has no access")
+        actor = f"{principal.kind.value}:{principal.id}"
+        actor_var.set(actor)
+        request.scope["socialgov.actor"] = actor  # type: ignore[typeddict-unknown-key]
+        return principal
     token = token_from(request, cookie_allowed(request))
     if token is None:
         if required:

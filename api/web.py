@@ -13,6 +13,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from api.auth import SESSION_COOKIE, resolve_principal
+from api.oidc import AUTH_EXCEPTION_HANDLERS, AUTH_GUARDS, logout_response
 from api.routes.common import container, now_and_today
 from services import queries
 from services.authorisation import Action, can
@@ -46,7 +47,7 @@ def home(request: Request[Any, Any, Any]) -> Response[Any]:
     return Template("home.html", context={"principal": principal, "trust": trust, "schools": schools})
 
 
-@get("/auth/dev-login", include_in_schema=False)
+@get("/auth/dev-login", include_in_schema=False, guards=AUTH_GUARDS, exception_handlers=AUTH_EXCEPTION_HANDLERS)
 async def dev_login_page(request: Request[Any, Any, Any]) -> Template:
     # async on purpose: Litestar 2.25 re-registers the handlers already on a path when another joins it (the POST
     # below), and wraps a sync_to_thread handler a second time, so a sync GET here returned an un-awaited coroutine.
@@ -55,7 +56,8 @@ async def dev_login_page(request: Request[Any, Any, Any]) -> Template:
     return Template("dev_login.html", context={"personas": people, "principal": None})
 
 
-@post("/auth/dev-login", sync_to_thread=True, include_in_schema=False)
+@post("/auth/dev-login", sync_to_thread=True, include_in_schema=False, guards=AUTH_GUARDS,
+      exception_handlers=AUTH_EXCEPTION_HANDLERS)
 def dev_login(request: Request[Any, Any, Any],
               data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response[Any]:
     _dev_only(request)
@@ -72,8 +74,9 @@ def dev_login(request: Request[Any, Any, Any],
     return response
 
 
-@post("/auth/logout", sync_to_thread=False, include_in_schema=False)
-def logout() -> Response[Any]:
-    response: Response[Any] = Redirect("/")
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+@post("/auth/logout", sync_to_thread=True, include_in_schema=False, guards=AUTH_GUARDS,
+      exception_handlers=AUTH_EXCEPTION_HANDLERS)
+def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Ends the OIDC session server-side (then the signed-out page) or the development cookie (then '/');
+    refused when the browser says the request came from another site (CSRF)."""
+    return logout_response(request)

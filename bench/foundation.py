@@ -72,6 +72,13 @@ def fresh_database(backend: str, tmp: Path) -> str:
     return PG_URL
 
 
+def code_version() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_changes": bool(git("status", "--porcelain"))}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -276,11 +283,12 @@ def main() -> None:
     sizes = (Sizes(args.schools or 5, args.clients, 300, 100, 40) if args.quick
              else Sizes(args.schools or 100, args.clients, 2000, 1500, 200))
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    started = time.perf_counter()
+    started, code = time.perf_counter(), code_version()
     results = {b: run_backend(b, sizes) for b in backends}
     checks = targets(results)
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
     doc = {"bench": "foundation", "quick": args.quick, "schools": sizes.schools, "clients": sizes.clients,
-           "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+           "code": code, "machine": machine,
            "backends": results, "targets": checks, "all_targets_pass": all(t["pass"] for t in checks.values()),
            "seconds": round(time.perf_counter() - started, 1)}
     print(json.dumps(doc, indent=2))

@@ -6,6 +6,7 @@ from alembic import context
 
 import infra.client_secrets
 import infra.idempotency
+import infra.sessions
 import infra.vault  # noqa: F401
 from infra.database import make_engine
 from infra.settings import Settings

@@ -21,10 +21,16 @@ from infra.settings import Settings
 from services.authorisation import Principal
 from services.directory import system_actor
 from services.identity import principal_for_person
-from tests.databases import fresh_postgres
+from tests.databases import drop_created, fresh_postgres
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    drop_created()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 
 import psycopg
 import pytest
@@ -44,8 +45,13 @@ def _testcontainers_url() -> str | None:
     return str(pg.get_connection_url())
 
 
+RUN = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)[:8]
+CREATED: list[str] = []
+
+
 def fresh_postgres(suffix: str) -> str:
-    """Creates (drops and re-creates) a database for this test worker and returns its URL."""
+    """Creates a database for this run and worker (named by run, so concurrent runs never share one) and returns
+    its URL; `drop_created()` removes them at the end of the session."""
     candidates = [os.environ["TEST_DATABASE_URL"]] if os.environ.get("TEST_DATABASE_URL") else [LOCAL]
     url = next((u for u in candidates if _try(u)), None) or _testcontainers_url()
     if url is None:
@@ -54,8 +60,20 @@ def fresh_postgres(suffix: str) -> str:
                     "TEST_DATABASE_URL=postgresql+psycopg://user@host:port/db, or run a Docker engine for "
                     "testcontainers.", pytrace=False)
     base, name = _split(url)
-    db = f"{name}_{suffix}"
+    db = f"{name}_{RUN}_{suffix}"
     with psycopg.connect(_admin_dsn(url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{db}"')
+    CREATED.append(f"{base}/{db}")
     return f"{base}/{db}"
+
+
+def drop_created() -> None:
+    for url in CREATED:
+        _, db = _split(url)
+        try:
+            with psycopg.connect(_admin_dsn(url), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        except psycopg.Error:
+            pass
+    CREATED.clear()
