@@ -190,7 +190,7 @@ def _seed_inbox_month(c: Container, clock: SettableClock, until: datetime, schoo
 
 
 def seed_scale(c: Container, schools: int, progress: Callable[[int], None] | None = None,
-               seed: int = 7, people_per_school: int = 40, applications_per_school: int = 300) -> dict[str, int]:
+               seed: int = 7, people_per_school: int = 40, applications_per_school: int = 1000) -> dict[str, int]:
     """Bulk-seeds a synthetic trust: built with the domain model and saved in batches (fast), projected after.
     About 2,000 events per school with the defaults."""
     rnd = random.Random(seed)

@@ -290,8 +290,9 @@ class Query:
     async def trust_dashboard(self, info: Info) -> TrustDashboard:
         c, p = _ctx(info)
         row = await _run(queries.trust_dashboard, c.engine, p, c.clock.now(), today_in_london(c.clock))
-        per_school = [_school(r) for r in row.pop("per_school")]
-        return TrustDashboard(**{**row, "trust_id": strawberry.ID(str(row["trust_id"]))}, per_school=per_school)
+        per_school = [_school(r) for r in row["per_school"]]
+        totals = {k: v for k, v in row.items() if k not in ("per_school", "trust_id")}
+        return TrustDashboard(**totals, trust_id=strawberry.ID(str(row["trust_id"])), per_school=per_school)
 
     @strawberry.field(description="One school's figures")
     async def school_dashboard(self, info: Info, school_id: strawberry.ID) -> SchoolDashboard:

@@ -85,7 +85,22 @@ class Projector:
         conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name).values(position=last))
         return last
 
+    ANALYZE_AFTER = 5000
+
+    def _analyze_if_bulk(self, applied: int) -> None:
+        """After a bulk catch-up on PostgreSQL, refresh planner statistics so dashboards do not run on the
+        estimates of near-empty tables (autovacuum would get there, later)."""
+        if applied >= self.ANALYZE_AFTER and self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                for table in PROJECTED_TABLES:
+                    conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
+        applied = self._catch_up(until, progress)
+        self._analyze_if_bulk(applied)
+        return applied
+
+    def _catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Applies every event not yet applied (or at least up to `until`), one transaction per batch.
         Returns how many notification positions it advanced."""
         if until is not None and self.position() >= until:
@@ -105,10 +120,10 @@ class Projector:
                 progress(new_position, max(total, new_position))
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        if not getattr(self.projection, "rebuildable", True):
-            raise RuntimeError(f"projection {self.name!r} is append-only and is never rebuilt")
         """Empties the read model and replays the whole log from zero in one transaction: readers see the old
         tables until the new ones are complete, and a failure leaves the old ones in place."""
+        if not getattr(self.projection, "rebuildable", True):
+            raise RuntimeError(f"projection {self.name!r} is append-only and is never rebuilt")
         total = self.recorder.max_notification_id() or 0
         with self.write_lock, self.engine.begin() as conn:
             self._lock(conn)
@@ -118,7 +133,9 @@ class Projector:
             while True:
                 new_position = self._apply_batch(conn, position)
                 if new_position == position:
-                    return position
+                    break
                 position = new_position
                 if progress is not None:
                     progress(position, max(total, position))
+        self._analyze_if_bulk(position)
+        return position
