@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import threading
 import binascii
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
