@@ -12,9 +12,10 @@ from api.oidc import check_csrf, session_for_request
 from infra.logs import actor_var, request_id_var
 from infra.tokens import InvalidToken
 from services.authorisation import Principal
-from services.identity import principal_for_client, principal_for_person
+from services.identity import PrincipalCache, principal_for_client, principal_for_person
 
 SESSION_COOKIE = "socialgov_session"
+PRINCIPALS = PrincipalCache()
 
 
 def token_from(request: Request[Any, Any, Any], allow_cookie: bool) -> str | None:
@@ -58,11 +59,15 @@ def resolve_principal(request: Request[Any, Any, Any], required: bool = True) ->
         claims = container.tokens.verify(token)
     except InvalidToken:
         raise NotAuthorizedException("the token is invalid or has expired") from None
+    rid, today = request_id_var.get(), container.today()
     if claims.kind == "client":
-        principal = principal_for_client(container.engine, claims.subject, claims.scopes, request_id_var.get())
+        principal = PRINCIPALS.get(container.engine, ("client", claims.subject, claims.scopes),
+                                   lambda: principal_for_client(container.engine, claims.subject, claims.scopes, rid),
+                                   rid)
     else:
-        principal = principal_for_person(container.engine, claims.subject, claims.auth_method, request_id_var.get(),
-                                         today=container.today())
+        principal = PRINCIPALS.get(container.engine, ("person", claims.subject, claims.auth_method, today),
+                                   lambda: principal_for_person(container.engine, claims.subject, claims.auth_method,
+                                                                rid, today=today), rid)
     if principal is None:
         raise NotAuthorizedException("the token's subject has no access")
     actor = f"{principal.kind.value}:{principal.id}"
