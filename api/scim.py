@@ -98,8 +98,8 @@ class User(scim.Resource[scim.AnyExtension]):
     user_name: Annotated[str | None, Required.true, Mutability.immutable, Uniqueness.server] = None
     """The person's email address: one person per address in a trust (compared case-insensitively)."""
 
-    display_name: Annotated[str | None, Required.true, Mutability.immutable] = None
-    """The name SocialGov shows (at most 200 characters). Set when the user is created."""
+    display_name: Annotated[str | None, Required.true] = None
+    """The name SocialGov shows (at most 200 characters)."""
 
     emails: Annotated[list[Email] | None, Mutability.read_only, Returned.default] = None
     """The userName, as the one work email (values sent by clients are ignored)."""
@@ -268,7 +268,8 @@ class PeopleStorage(ScimStorage):
         created: datetime = row["created_at"]
         modified = version[1] if version is not None and version[1] is not None else created
         user = UserModel(
-            id=str(row["id"]), user_name=row["email"], display_name=row["display_name"],
+            id=str(row["id"]), external_id=row["external_id"], user_name=row["email"],
+            display_name=row["display_name"],
             emails=[Email(value=row["email"], type="work", primary=True)],
             active=leaving is None or self.c.today() < leaving,
             meta=scim.Meta(resource_type="User", created=created, last_modified=modified,
@@ -360,6 +361,8 @@ class PeopleStorage(ScimStorage):
                                                   'find them with filter=userName eq "..."')
         added = self.c.directory.add_staff(self.principal, school_id, str(resource.display_name or ""), user_name,
                                            [role])
+        if resource.external_id:
+            self.c.directory.update_identity(self.principal, added.person_id, None, resource.external_id, True)
         return self._get(str(added.person_id))
 
     def update(self, resource_type: scim.ResourceType, resource: scim.Resource[Any], *,
@@ -371,8 +374,8 @@ class PeopleStorage(ScimStorage):
             raise scim.PreconditionFailedException(detail="the user has changed since that version")
         if str(resource.user_name or "").strip().lower() != current.user_name:
             raise scim.MutabilityException(detail="userName: the email address of a person cannot change")
-        if _same_text(resource.display_name) != _same_text(current.display_name):
-            raise scim.MutabilityException(detail="displayName: a person's name is set when they are added")
+        renamed = _same_text(resource.display_name) != _same_text(current.display_name)
+        new_external = resource.external_id != current.external_id
         if not current.active:  # a leaver: nothing else can change
             if resource.active:
                 raise scim.InvalidValueException(detail="active: this person has left; SocialGov cannot re-activate "
@@ -388,8 +391,11 @@ class PeopleStorage(ScimStorage):
                                                   "over SCIM they are set when the user is created")
         if assign and resource.active is False:
             raise scim.InvalidValueException(detail="active: cannot give a role to a user who is leaving")
+        if renamed or new_external:
+            self.c.directory.update_identity(self.principal, person_id, str(resource.display_name or "")
+                                             if renamed else None, resource.external_id, new_external)
         if assign:
-            self.c.directory.add_staff(self.principal, self._school(resource), str(current.display_name),
+            self.c.directory.add_staff(self.principal, self._school(resource), str(resource.display_name or ""),
                                        str(current.user_name), [self._role(resource)])
         if resource.active is False:
             self.c.accounts.record_departure(self.principal, person_id, self.c.today(), DEACTIVATED_REASON)

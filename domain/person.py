@@ -56,6 +56,18 @@ class PersonalAccountDeclared(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PersonRenamed(DomainEvent):
+    display_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalIdRecorded(DomainEvent):
+    """The person's id in the trust's HR or identity system (SCIM externalId)."""
+
+    external_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DepartureRecorded(DomainEvent):
     """The person leaves on `leaving_date`: from that day they have no roles, no sessions and no access."""
 
@@ -101,6 +113,7 @@ class Person(Aggregate):
         self.acknowledged: set[UUID] = set()
         self.personal_accounts: list[PersonalAccountDeclared] = []
         self.leaving_date: date | None = None
+        self.external_id: str | None = None
 
     # ----- queries -----
     def has_role_at(self, school_id: UUID, roles: frozenset[Role] | None = None, day: date | None = None) -> bool:
@@ -196,6 +209,20 @@ class Person(Aggregate):
                                               declaration_id=declaration_id, platform=platform, handle=handle,
                                               names_school=names_school, disclaimer_present=disclaimer_present))
 
+    def rename(self, display_name: str, actor: Actor, at: datetime) -> None:
+        name = " ".join(display_name.split())
+        if not name or len(name) > 200:
+            raise InvalidInput.one("display_name", "must be 1-200 characters")
+        if name != self.display_name:
+            self._trigger(PersonRenamed(**self._event_base(at, actor, None), display_name=name))
+
+    def record_external_id(self, external_id: str | None, actor: Actor, at: datetime) -> None:
+        value = (external_id or "").strip() or None
+        if value is not None and len(value) > 255:
+            raise InvalidInput.one("external_id", "must be at most 255 characters")
+        if value != self.external_id:
+            self._trigger(ExternalIdRecorded(**self._event_base(at, actor, None), external_id=value))
+
     def record_departure(self, leaving_date: date, today: date, reason: str | None, actor: Actor,
                          at: datetime) -> None:
         """Records the leaving date; roles held end now if that date has come, else they end on it."""
@@ -216,6 +243,10 @@ class Person(Aggregate):
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, DepartureRecorded):
             self.leaving_date = event.leaving_date
+        elif isinstance(event, PersonRenamed):
+            self.display_name = event.display_name
+        elif isinstance(event, ExternalIdRecorded):
+            self.external_id = event.external_id
         elif isinstance(event, PersonRegistered):
             self.trust_id = event.trust_id
             self.display_name = event.display_name

@@ -183,6 +183,18 @@ class Directory(ContextApplication):
         self.commit(person)
         return declaration_id
 
+    def update_identity(self, principal: Principal, person_id: UUID, display_name: str | None,
+                        external_id: str | None, set_external_id: bool) -> None:
+        """HR provisioning (SCIM): rename a person and record their id in the HR/identity system."""
+        person, _ = self._person_for(principal, person_id, Action.STAFF_ADD)
+        actor = principal.actor(Action.STAFF_ADD, None)
+        now = self.clock.now()
+        if display_name is not None:
+            person.rename(display_name, actor, now)
+        if set_external_id:
+            person.record_external_id(external_id, actor, now)
+        self.commit(person)
+
     def assign_trust_role(self, person_id: UUID, role: Role, actor: Actor) -> None:
         """Operator bootstrap (CLI): give a person a trust-wide role."""
         person = self.load(Person, person_id)

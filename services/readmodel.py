@@ -99,6 +99,7 @@ people = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("leaving_date", Date, nullable=True),
+    Column("external_id", String(255), nullable=True),
     Index("ix_rm_people_trust_email", "trust_id", "email"),
 )
 

@@ -177,7 +177,17 @@ def _decided(status: ap.ApplicationStatus, by_field: str) -> Handler:
     return handle
 
 
+def _renamed(b: Batch, e: pe.PersonRenamed) -> None:
+    b.update(rm.people, e.originator_id, display_name=e.display_name)
+
+
+def _external_id(b: Batch, e: pe.ExternalIdRecorded) -> None:
+    b.update(rm.people, e.originator_id, external_id=e.external_id)
+
+
 HANDLERS: dict[type[DomainEvent], Handler] = {
+    pe.PersonRenamed: _renamed,
+    pe.ExternalIdRecorded: _external_id,
     tr.TrustRegistered: _trust_registered,
     tr.TrustSettingsChanged: _trust_settings,
     tr.PolicyVersionPublished: _policy_published,
