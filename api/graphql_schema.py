@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -21,79 +22,53 @@ from services.eventstore import NotFound
 from services.ports import today_in_london
 
 
+@strawberry.type(description="Figures shown per school and, summed (percentages averaged), for the trust")
+class Figures:
+    pending_applications: int
+    oldest_pending_hours: float | None
+    approved_applications: int
+    rejected_applications: int
+    people: int
+    training_coverage_pct: float | None
+    acknowledgement_coverage_pct: float | None
+    active_accounts: int
+    accounts_short_of_trained_runners: int
+    accounts_needing_rotation: int
+    accounts_unchecked_24h: int
+    pending_handovers: int
+    overdue_handovers: int
+    open_incidents: int
+    incidents_low: int
+    incidents_medium: int
+    incidents_high: int
+    incidents_critical: int
+    incidents_awaiting_assessment: int
+    incidents_assessment_overdue: int
+    police_escalations_30d: int
+    open_on_track: int
+    open_due_soon: int
+    open_breached: int
+    compliance_7d_pct: float | None
+    compliance_30d_pct: float | None
+    breaches_30d: int
+    median_first_response_hours: float | None
+    monitoring_coverage_7d_pct: float | None
+    mentions_awaiting_triage: int
+
+
 @strawberry.type
-class SchoolDashboard:
+class SchoolDashboard(Figures):
     school_id: strawberry.ID
     school_name: str
-    pending_applications: int
-    oldest_pending_hours: float | None
-    approved_applications: int
-    rejected_applications: int
     withdrawn_applications: int
-    people: int
     trained_people: int
     acknowledged_people: int
-    training_coverage_pct: float | None
-    acknowledgement_coverage_pct: float | None
-    active_accounts: int
-    accounts_short_of_trained_runners: int
-    accounts_needing_rotation: int
-    accounts_unchecked_24h: int
-    pending_handovers: int
-    overdue_handovers: int
-    open_incidents: int
-    incidents_low: int
-    incidents_medium: int
-    incidents_high: int
-    incidents_critical: int
-    incidents_awaiting_assessment: int
-    incidents_assessment_overdue: int
-    police_escalations_30d: int
-    open_on_track: int
-    open_due_soon: int
-    open_breached: int
-    compliance_7d_pct: float | None
-    compliance_30d_pct: float | None
-    breaches_30d: int
-    median_first_response_hours: float | None
-    monitoring_coverage_7d_pct: float | None
-    mentions_awaiting_triage: int
 
 
 @strawberry.type
-class TrustDashboard:
+class TrustDashboard(Figures):
     trust_id: strawberry.ID
     schools: int
-    pending_applications: int
-    oldest_pending_hours: float | None
-    approved_applications: int
-    rejected_applications: int
-    people: int
-    training_coverage_pct: float | None
-    acknowledgement_coverage_pct: float | None
-    active_accounts: int
-    accounts_short_of_trained_runners: int
-    accounts_needing_rotation: int
-    accounts_unchecked_24h: int
-    pending_handovers: int
-    overdue_handovers: int
-    open_incidents: int
-    incidents_low: int
-    incidents_medium: int
-    incidents_high: int
-    incidents_critical: int
-    incidents_awaiting_assessment: int
-    incidents_assessment_overdue: int
-    police_escalations_30d: int
-    open_on_track: int
-    open_due_soon: int
-    open_breached: int
-    compliance_7d_pct: float | None
-    compliance_30d_pct: float | None
-    breaches_30d: int
-    median_first_response_hours: float | None
-    monitoring_coverage_7d_pct: float | None
-    mentions_awaiting_triage: int
     per_school: list[SchoolDashboard]
 
 
@@ -254,7 +229,7 @@ def _ids(row: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _school(row: dict[str, Any]) -> SchoolDashboard:
-    fields = SchoolDashboard.__annotations__
+    fields = {f.name for f in dataclasses.fields(SchoolDashboard)}
     return SchoolDashboard(**{k: (strawberry.ID(str(v)) if k == "school_id" else v)
                               for k, v in row.items() if k in fields})
 
