@@ -36,7 +36,7 @@ from services.integrations import Integrations
 from services.ports import Clock, Mailer, today_in_london
 from services.projections.audit import ChainProjection
 from services.projections.readmodel import ReadModelProjection
-from services.projections.runner import Projector
+from services.projections.runner import Projector, ProjectorGroup
 from services.pupils import ConsentRegister
 from services.queries import ReadModelAccountLookups, ReadModelLookups
 
@@ -63,6 +63,7 @@ class Container:
         self.mapper = build_mapper()
         self.projector = Projector(self.engine, self.recorder, self.mapper, ReadModelProjection())
         self.chain = Projector(self.engine, self.recorder, self.mapper, ChainProjection())
+        self.projections = ProjectorGroup([self.projector, self.chain])
         self.tokens = TokenService(s.secret_key, s.token_ttl_minutes)
         self.idempotency = IdempotencyStore(self.engine)
         lookups = ReadModelLookups(self.engine)
@@ -86,7 +87,7 @@ class Container:
                            after_save=self.read_your_writes)
         if s.is_sqlite:  # one writer at a time: queue in-process instead of spinning on SQLite's file lock
             lock = threading.RLock()
-            for part in (*self.contexts, self.projector, self.chain):
+            for part in (*self.contexts, self.projector, self.chain, self.projections):
                 part.write_lock = lock
         self._closed = threading.Event()
         # Apply anything not yet projected (a crash between save and catch-up, or a migration that reset a
@@ -104,8 +105,7 @@ class Container:
 
     def read_your_writes(self, notification_id: int) -> None:
         """A command returns only once the read side (and the audit chain) shows its events."""
-        self.projector.catch_up(until=notification_id)
-        self.chain.catch_up(until=notification_id)
+        self.projections.catch_up(until=notification_id)
 
     def close(self) -> None:
         if self._closed.is_set():

@@ -109,8 +109,6 @@ class Projector:
     def _catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Applies every event not yet applied (or at least up to `until`), one transaction per batch.
         Returns how many notification positions it advanced."""
-        if until is not None and self.position() >= until:
-            return 0
         start = None
         total = (self.recorder.max_notification_id() or 0) if progress is not None else 0
         while True:
@@ -148,3 +146,41 @@ class Projector:
                     progress(position, max(total, position))
         self._analyze_if_bulk(position)
         return position
+
+
+class ProjectorGroup:
+    """Several projections over the same log caught up in one transaction: the read-your-writes path of every
+    command (read model and audit chain) reads the new notifications once and commits once."""
+
+    def __init__(self, projectors: list[Projector]) -> None:
+        self.projectors = projectors
+        first = projectors[0]
+        self.engine, self.recorder, self.mapper = first.engine, first.recorder, first.mapper
+        self.write_lock: AbstractContextManager[Any] = nullcontext()
+
+    def catch_up(self, until: int) -> None:
+        while True:
+            with self.write_lock, self.engine.begin() as conn:
+                self.projectors[0]._relax_durability(conn)
+                positions = [p._lock(conn) for p in self.projectors]  # always in the same order: no deadlock
+                start = min(positions)
+                if start >= until:
+                    return
+                notifications = self.recorder.select_notifications(start + 1, self.projectors[0].batch_size)
+                if not notifications:
+                    return
+                events = [(n, self.mapper.to_domain_event(n)) for n in notifications]
+                last = notifications[-1].id
+                for projector, position in zip(self.projectors, positions, strict=True):
+                    if position >= last:
+                        continue
+                    batch = Batch(conn)
+                    projector.projection.begin(batch)
+                    for n, event in events:
+                        if n.id > position and isinstance(event, DomainEvent):
+                            projector.projection.handle(batch, event, n)
+                    batch.flush()
+                    conn.execute(update(projection_tracking).where(projection_tracking.c.name == projector.name)
+                                 .values(position=last))
+            if last >= until:
+                return
