@@ -14,11 +14,11 @@ from sqlalchemy import Engine, select
 from domain.chain import GENESIS, chain_link
 from domain.errors import InvalidInput
 from services import readmodel as rm
-from services.authorisation import Action, Principal, can, can_see_incident
+from services.authorisation import Action, Principal, can
 from services.eventstore import NotFound
 from services.incidents import Incidents
 from services.ports import BundleBuilder, EvidenceStore
-from services.queries import Row
+from services.queries import Row, incident_visible
 
 # ----- listing -----
 
@@ -29,13 +29,7 @@ def _may_read_entity(engine: Engine, principal: Principal, entity_id: UUID) -> b
         return True
     with engine.connect() as conn:
         row = conn.execute(select(rm.incidents).where(rm.incidents.c.id == entity_id)).mappings().first()
-    return row is not None and _incident_visible(principal, row)
-
-
-def _incident_visible(principal: Principal, row: Any) -> bool:
-    return can_see_incident(principal, row["school_id"], row["restricted"],
-                            frozenset(UUID(x) for x in row["named_slt_ids"]), row["reporter_id"],
-                            frozenset(UUID(x) for x in row["investigator_ids"]))
+    return row is not None and incident_visible(principal, row)
 
 
 def audit_events(engine: Engine, principal: Principal, entity_id: UUID | None = None, school_id: UUID | None = None,

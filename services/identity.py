@@ -90,9 +90,7 @@ class PrincipalCache:
 
     def get(self, engine: Engine, key: tuple[object, ...], load: Callable[[], Principal | None],
             request_id: str | None) -> Principal | None:
-        with engine.connect() as conn:
-            position = int(conn.execute(select(rm.projection_tracking.c.position)
-                                        .where(rm.projection_tracking.c.name == "directory")).scalar() or 0)
+        position = rm.read_model_position(engine)
         key = (str(engine.url), *key)
         with self._lock:
             hit = self._items.get(key)

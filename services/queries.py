@@ -17,7 +17,7 @@ from domain.errors import InvalidInput
 from domain.events import ActorKind
 from domain.values import RUNNER_ROLES
 from services import readmodel as rm
-from services.authorisation import Action, Principal, can, can_about_person
+from services.authorisation import Action, Principal, can, can_about_person, can_see_incident
 from services.eventstore import NotFound
 from services.inbox_queries import inbox_figures
 
@@ -313,9 +313,7 @@ class DashboardCache:
         self._lock = threading.Lock()
 
     def get_or_compute(self, engine: Engine, key: tuple[Any, ...], now: datetime, compute: Any) -> Row:
-        with engine.connect() as conn:
-            position = conn.execute(select(rm.projection_tracking.c.position)
-                                    .where(rm.projection_tracking.c.name == "directory")).scalar()
+        position = rm.read_model_position(engine)
         full = (*key, position, now.replace(second=0, microsecond=0))
         with self._lock:
             hit = self._items.get(full)
@@ -558,9 +556,8 @@ def _incident_row(row: Any, now: datetime) -> Row:
     return out
 
 
-def _visible_incident(principal: Principal, row: Any) -> bool:
-    from services.authorisation import can_see_incident
-
+def incident_visible(principal: Principal, row: Any) -> bool:
+    """Whether the caller may see the incident in this read-model row (see `can_see_incident`)."""
     return can_see_incident(principal, row["school_id"], row["restricted"],
                             frozenset(UUID(x) for x in row["named_slt_ids"]), row["reporter_id"],
                             frozenset(UUID(x) for x in row["investigator_ids"]))
@@ -576,7 +573,7 @@ def list_incidents(engine: Engine, principal: Principal, school_id: UUID, now: d
     with engine.connect() as conn:
         rows = conn.execute(select(t).where(t.c.school_id == school_id)
                             .order_by(t.c.reported_at.desc(), t.c.id)).mappings().all()
-    out = [_incident_row(r, now) for r in rows if _visible_incident(principal, r)]
+    out = [_incident_row(r, now) for r in rows if incident_visible(principal, r)]
     if state in ("open", "resolved"):
         return [x for x in out if x["status"] == state]
     if state == "police":
@@ -590,7 +587,7 @@ def get_incident(engine: Engine, principal: Principal, incident_id: UUID, now: d
     t = rm.incidents
     with engine.connect() as conn:
         row = conn.execute(select(t).where(t.c.id == incident_id)).mappings().first()
-        if row is None or row["trust_id"] != principal.trust_id or not _visible_incident(principal, row):
+        if row is None or row["trust_id"] != principal.trust_id or not incident_visible(principal, row):
             raise NotFound("incident")
         evidence = conn.execute(select(rm.evidence_files).where(rm.evidence_files.c.incident_id == incident_id)
                                 .order_by(rm.evidence_files.c.added_at)).mappings().all()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Engine,
     Index,
     Integer,
     MetaData,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    select,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -395,3 +397,14 @@ PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, 
                     personal_accounts, applications, accounts, account_runners, rotation_requirements,
                     monitoring_checks, handovers, incidents, evidence_files, audit_events, audit_entities,
                     interactions, mentions, feeds, integration_clients, pupils]
+
+
+READ_MODEL = "directory"  # the read-model projection's tracking row (its name from the first release)
+
+
+def read_model_position(engine: Engine) -> int:
+    """How far the read model has got in the event log: cached answers are valid while this is unchanged."""
+    with engine.connect() as conn:
+        position = conn.execute(select(projection_tracking.c.position)
+                                .where(projection_tracking.c.name == READ_MODEL)).scalar()
+    return int(position or 0)

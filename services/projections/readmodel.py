@@ -5,6 +5,7 @@ from __future__ import annotations
 from eventsourcing.persistence import Notification
 
 from domain.events import DomainEvent
+from services import readmodel as rm
 from services.projections import accounts, audit, directory, inbox, incidents, register
 from services.projections.batch import Batch
 from services.projections.directory import Handler
@@ -19,7 +20,7 @@ HANDLERS: dict[type[DomainEvent], Handler] = {
 
 
 class ReadModelProjection:
-    name = "directory"  # the tracking row's name, kept from the first release
+    name = rm.READ_MODEL
     rebuildable = True
 
     def begin(self, b: Batch) -> None:
