@@ -29,6 +29,7 @@ from services.applications import Applications
 from services.authorisation import Principal
 from services.directory import Directory
 from services.eventstore import ContextApplication, build_mapper
+from services.group_commit import GroupCommit, SharedCatchUp
 from services.identity import principal_for_person
 from services.inbox import Inbox
 from services.incidents import Incidents
@@ -61,9 +62,12 @@ class Container:
         migrate(self.engine)
         self.recorder = make_recorder(s.database_url, s.db_pool_size)
         self.mapper = build_mapper()
-        self.projector = Projector(self.engine, self.recorder, self.mapper, ReadModelProjection())
-        self.chain = Projector(self.engine, self.recorder, self.mapper, ChainProjection())
+        self.projection_engine = (self.engine if s.is_sqlite else
+                                  make_engine(s.database_url, s.db_pool_size, durable_commits=False))
+        self.projector = Projector(self.projection_engine, self.recorder, self.mapper, ReadModelProjection())
+        self.chain = Projector(self.projection_engine, self.recorder, self.mapper, ChainProjection())
         self.projections = ProjectorGroup([self.projector, self.chain])
+        self.read_your_writes = SharedCatchUp(self.projections.catch_up)
         self.tokens = TokenService(s.secret_key, s.token_ttl_minutes)
         self.idempotency = IdempotencyStore(self.engine)
         lookups = ReadModelLookups(self.engine)
@@ -85,9 +89,12 @@ class Container:
         self.pupils = ConsentRegister(self.recorder, self.clock, self.engine, after_save=self.read_your_writes)
         self.inbox = Inbox(self.recorder, self.clock, self.engine, self.mailer, FeedparserFetcher(),
                            after_save=self.read_your_writes)
+        self.committer = GroupCommit(self.recorder)
+        for app in self.contexts:
+            app.committer = self.committer
         if s.is_sqlite:  # one writer at a time: queue in-process instead of spinning on SQLite's file lock
             lock = threading.RLock()
-            for part in (*self.contexts, self.projector, self.chain, self.projections):
+            for part in (self.committer, self.projector, self.chain, self.projections):
                 part.write_lock = lock
         self._closed = threading.Event()
         # Apply anything not yet projected (a crash between save and catch-up, or a migration that reset a
@@ -103,10 +110,6 @@ class Container:
     def today(self) -> date:
         return today_in_london(self.clock)
 
-    def read_your_writes(self, notification_id: int) -> None:
-        """A command returns only once the read side (and the audit chain) shows its events."""
-        self.projections.catch_up(until=notification_id)
-
     def close(self) -> None:
         if self._closed.is_set():
             return
@@ -115,6 +118,7 @@ class Container:
             app.close()
         self.recorder.datastore.close() if hasattr(self.recorder, "datastore") else None
         self.engine.dispose()
+        self.projection_engine.dispose()
 
     def refresh_principal(self, principal: Principal) -> Principal:
         """The same caller re-read after a command that changed what they can see (e.g. a new school)."""

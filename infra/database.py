@@ -16,7 +16,12 @@ EVENTS_TABLE = "socialgov_events"
 SQLITE_TIMEOUT_S = 30
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
+def make_engine(url: str, pool_size: int = 10, durable_commits: bool = True) -> Engine:
+    """The SQLAlchemy engine. No pre-ping (it costs a round trip per checkout): a connection found dead raises,
+    SQLAlchemy then discards the whole pool, and the next checkout reconnects (tests/faults).
+    durable_commits=False (PostgreSQL only) is for the projections' engine: their commits need not wait for the
+    disk, since the events are durable and a lost tail of projection work is re-applied from the log at the
+    next catch-up (rows and position commit together)."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1]
         if path != ":memory:":
@@ -35,7 +40,8 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args = {} if durable_commits else {"options": "-c synchronous_commit=off"}
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
 
 
 def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
@@ -53,7 +59,7 @@ def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
     datastore_pg = PostgresDatastore(
         dbname=u.path.lstrip("/"), host=u.hostname or "127.0.0.1", port=u.port or 5432,
         user=unquote(u.username or "postgres"), password=unquote(u.password or ""), pool_size=pool_size,
-        max_overflow=pool_size, max_waiting=100, lock_timeout=10, connect_timeout=5.0, pre_ping=True)
+        max_overflow=pool_size, max_waiting=100, lock_timeout=10, connect_timeout=5.0, pre_ping=False)
     # No pool_open_timeout: with it, eventsourcing calls pool.wait() on every checkout, which psycopg_pool
     # does not allow from two threads at once (an AssertionError under concurrent first requests).
     pg_recorder = PostgresApplicationRecorder(datastore_pg, events_table_name=EVENTS_TABLE)

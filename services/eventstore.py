@@ -6,8 +6,7 @@ chain see a single total order of events (docs/decisions/0002-one-event-log.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -22,6 +21,8 @@ from eventsourcing.persistence import (
 )
 
 from domain.events import Actor, ActorKind, Aggregate, DomainEvent
+from services.group_commit import AfterSave as AfterSave
+from services.group_commit import GroupCommit
 from services.ports import Clock
 
 A = TypeVar("A", bound=Aggregate)
@@ -83,10 +84,6 @@ def build_mapper() -> Mapper[UUID]:
     return Mapper(transcoder=transcoder)
 
 
-#: Called after every successful save with the highest notification id written (read-your-writes hook).
-AfterSave = Callable[[int], None]
-
-
 class ContextApplication(Application[UUID]):
     """One bounded context's command side, on the shared recorder."""
 
@@ -94,8 +91,9 @@ class ContextApplication(Application[UUID]):
         self._shared_recorder = recorder
         self.clock = clock
         self.after_save = after_save
-        #: Serialises writers in-process where the database allows one writer at a time (embedded SQLite).
-        self.write_lock: AbstractContextManager[Any] = nullcontext()
+        #: Writes commands' events, sharing transactions with concurrent commands; the composition root gives
+        #: every context the same one.
+        self.committer = GroupCommit(recorder)
         super().__init__(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "n"})
 
     def construct_recorder(self) -> ApplicationRecorder:
@@ -124,17 +122,15 @@ class ContextApplication(Application[UUID]):
         events = [e for a in aggregates for e in a.collect_events()]
         if not events:
             return 0
-        with self.write_lock:
-            try:
-                recordings = self.save(*events)
-            except IntegrityError as e:
-                raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
-            last = max(r.notification.id for r in recordings)
-            if project and self.after_save is not None:
-                self.after_save(last)
+        stored = [self.mapper.to_stored_event(e) for e in events]
+        try:
+            last = self.committer.commit(stored)
+        except IntegrityError as e:
+            raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
+        if project and self.after_save is not None:
+            self.after_save(last)
         return last
 
     def project_up_to(self, last: int) -> None:
         if last and self.after_save is not None:
-            with self.write_lock:
-                self.after_save(last)
+            self.after_save(last)

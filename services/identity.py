@@ -79,9 +79,10 @@ def principal_for_client(engine: Engine, client_id: UUID, token_scopes: tuple[st
 
 
 class PrincipalCache:
-    """Resolving a caller costs three or four queries; the answer can only change when an event is projected (a
-    role, a departure, a revoked client) or the day turns. So it is reused while the read model's position is
-    the same: one query per request instead of four, and never stale."""
+    """Resolving a caller costs three or four queries; the answer can only change when an event that writes to a
+    table a principal is made of is projected (a role, a departure, a new school, a revoked client) or the day
+    turns. So it is reused while the position of the last such event is the same: one query per request instead
+    of four, never stale, and other commands (applications, incidents, ...) do not invalidate it."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
@@ -90,7 +91,7 @@ class PrincipalCache:
 
     def get(self, engine: Engine, key: tuple[object, ...], load: Callable[[], Principal | None],
             request_id: str | None) -> Principal | None:
-        position = rm.read_model_position(engine)
+        position = rm.read_model_position(engine, rm.PRINCIPALS_CHANGED)
         key = (str(engine.url), *key)
         with self._lock:
             hit = self._items.get(key)

@@ -401,10 +401,17 @@ PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, 
 
 READ_MODEL = "directory"  # the read-model projection's tracking row (its name from the first release)
 
+#: The tables a caller's Principal is read from (identity.principal_for_person/_for_client).
+PRINCIPAL_TABLES = frozenset(t.name for t in (people, role_assignments, schools, integration_clients))
+#: A tracking row the read-model projection moves to the position of the last event that wrote to one of
+#: PRINCIPAL_TABLES: cached principals stay valid while it is unchanged (docs/decisions/0021-group-commit.md).
+PRINCIPALS_CHANGED = "directory.principals"
 
-def read_model_position(engine: Engine) -> int:
-    """How far the read model has got in the event log: cached answers are valid while this is unchanged."""
+
+def read_model_position(engine: Engine, name: str = READ_MODEL) -> int:
+    """How far the read model has got in the event log: cached answers are valid while this is unchanged.
+    With name=PRINCIPALS_CHANGED: the last event that changed anything a Principal is made of."""
     with engine.connect() as conn:
         position = conn.execute(select(projection_tracking.c.position)
-                                .where(projection_tracking.c.name == READ_MODEL)).scalar()
+                                .where(projection_tracking.c.name == name)).scalar()
     return int(position or 0)

@@ -84,10 +84,19 @@ class ChainProjection:
 
     def __init__(self) -> None:
         self._prev = GENESIS
+        #: The position whose link is in _prev after the last batch this process wrote; -1 when unknown. Reused
+        #: only when the position read under the tracking lock is exactly that (so a rolled-back batch, or another
+        #: process writing in between, makes begin() read the link from the table again).
+        self._prev_at = -1
 
-    def begin(self, b: Batch) -> None:
+    def begin(self, b: Batch, position: int) -> None:
+        if position == self._prev_at:
+            return
         last = b.execute(select(rm.audit_chain.c.link).order_by(rm.audit_chain.c.position.desc()).limit(1)).scalar()
         self._prev = last or GENESIS
+
+    def end(self, b: Batch, last: int) -> None:
+        self._prev_at = last
 
     def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None:
         link = chain_link(

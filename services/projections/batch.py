@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Executable, Result, Table, insert, select, update
+from sqlalchemy.sql.dml import UpdateBase
 
 from services import readmodel as rm
 
@@ -19,17 +20,21 @@ class Batch:
         self.conn = conn
         self._rows: dict[Table, list[dict[str, Any]]] = {}
         self._by_pk: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
+        #: Names of the tables this batch wrote to (inserted, updated or deleted rows).
+        self.touched: set[str] = set()
 
     @staticmethod
     def _pk(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(row[c.name] for c in table.primary_key.columns)
 
     def insert(self, table: Table, **values: Any) -> None:
+        self.touched.add(table.name)
         self._rows.setdefault(table, []).append(values)
         self._by_pk[(table.name, self._pk(table, values))] = values
 
     def update(self, table: Table, pk: Any, **values: Any) -> None:
         """Updates one row by its (single-column) primary key, in memory if its insert is still queued."""
+        self.touched.add(table.name)
         key = (table.name, (pk,))
         if key in self._by_pk:
             self._by_pk[key].update(values)
@@ -53,6 +58,8 @@ class Batch:
                                 for c in columns])
 
     def execute(self, statement: Executable) -> Result[Any]:
+        if isinstance(statement, UpdateBase):
+            self.touched.add(str(getattr(statement.table, "name", "")))
         self.flush()
         return self.conn.execute(statement)
 

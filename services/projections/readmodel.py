@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eventsourcing.persistence import Notification
+from sqlalchemy import insert, update
 
 from domain.events import DomainEvent
 from services import readmodel as rm
@@ -23,7 +24,7 @@ class ReadModelProjection:
     name = rm.READ_MODEL
     rebuildable = True
 
-    def begin(self, b: Batch) -> None:
+    def begin(self, b: Batch, position: int) -> None:
         pass
 
     def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None:
@@ -31,3 +32,11 @@ class ReadModelProjection:
         if handler is not None:
             handler(b, event)
         audit.record(b, event, notification.id)
+
+    def end(self, b: Batch, last: int) -> None:
+        """After the batch is written: if it changed what principals are made of, say so (PrincipalCache)."""
+        if b.touched & rm.PRINCIPAL_TABLES:
+            t = rm.projection_tracking
+            moved = b.conn.execute(update(t).where(t.c.name == rm.PRINCIPALS_CHANGED).values(position=last))
+            if moved.rowcount == 0:
+                b.conn.execute(insert(t).values(name=rm.PRINCIPALS_CHANGED, position=last))

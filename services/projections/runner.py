@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from domain.events import DomainEvent
 from services.projections.batch import Batch
@@ -21,14 +22,20 @@ from services.readmodel import PROJECTED_TABLES, projection_tracking
 class Projection(Protocol):
     name: str
 
-    def begin(self, b: Batch) -> None:
-        """Called at the start of each batch transaction (a projection may load state it carries along)."""
+    def begin(self, b: Batch, position: int) -> None:
+        """Called at the start of each batch transaction, with the projection's position read under its lock (a
+        projection may load state it carries along, or reuse what it kept if the position is where it left it)."""
         ...
 
     def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None: ...
 
+    def end(self, b: Batch, last: int) -> None:
+        """Called after the batch's rows are written, before the transaction commits."""
+        ...
+
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 class Projector:
@@ -55,24 +62,15 @@ class Projector:
             ).scalar()
         return int(pos or 0)
 
-    def _relax_durability(self, conn: Connection) -> None:
-        """Projection commits need not wait for the disk on PostgreSQL: the events are durable, and a lost tail of
-        projection work is re-applied from the log at the next catch-up (position and rows commit together)."""
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-
     def _lock(self, conn: Connection) -> int:
         """Takes the tracking row's write lock (creating the row once) and returns the position under it."""
-        result = conn.execute(
-            update(projection_tracking)
-            .where(projection_tracking.c.name == self.name)
-            .values(position=projection_tracking.c.position)
-        )
-        if result.rowcount == 0:
-            conn.execute(insert(projection_tracking).values(name=self.name, position=0))
+        t = projection_tracking
         pos = conn.execute(
-            select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
-        ).scalar_one()
+            update(t).where(t.c.name == self.name).values(position=t.c.position).returning(t.c.position)
+        ).scalar()
+        if pos is None:
+            conn.execute(insert(t).values(name=self.name, position=0))
+            return 0
         return int(pos)
 
     def _apply_batch(self, conn: Connection, position: int) -> int:
@@ -81,13 +79,14 @@ class Projector:
         if not notifications:
             return position
         batch = Batch(conn)
-        self.projection.begin(batch)
+        self.projection.begin(batch, position)
         for n in notifications:
             event = self.mapper.to_domain_event(n)
             if isinstance(event, DomainEvent):
                 self.projection.handle(batch, event, n)
         batch.flush()
         last = notifications[-1].id
+        self.projection.end(batch, last)
         conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name).values(position=last))
         return last
 
@@ -113,7 +112,6 @@ class Projector:
         total = (self.recorder.max_notification_id() or 0) if progress is not None else 0
         while True:
             with self.write_lock, self.engine.begin() as conn:
-                self._relax_durability(conn)
                 position = self._lock(conn)
                 start = position if start is None else start
                 if until is not None and position >= until:
@@ -148,6 +146,18 @@ class Projector:
         return position
 
 
+def retry_on_disconnect(round_: Callable[[], T]) -> T:
+    """Runs one projection transaction, once more if its pooled connection turned out dead (the database
+    restarted): SQLAlchemy has then discarded the pool, so the second attempt connects afresh. Repeating is safe,
+    since rows and position commit together or not at all."""
+    try:
+        return round_()
+    except DBAPIError as e:
+        if not e.connection_invalidated:
+            raise
+        return round_()
+
+
 class ProjectorGroup:
     """Several projections over the same log caught up in one transaction: the read-your-writes path of every
     command (read model and audit chain) reads the new notifications once and commits once."""
@@ -158,29 +168,38 @@ class ProjectorGroup:
         self.engine, self.recorder, self.mapper = first.engine, first.recorder, first.mapper
         self.write_lock: AbstractContextManager[Any] = nullcontext()
 
-    def catch_up(self, until: int) -> None:
+    def catch_up(self, until: int) -> int:
+        """Brings every projection of the group to at least `until`; returns the position they all reached."""
         while True:
-            with self.write_lock, self.engine.begin() as conn:
-                self.projectors[0]._relax_durability(conn)
-                positions = [p._lock(conn) for p in self.projectors]  # always in the same order: no deadlock
-                start = min(positions)
-                if start >= until:
-                    return
-                notifications = self.recorder.select_notifications(start + 1, self.projectors[0].batch_size)
-                if not notifications:
-                    return
-                events = [(n, self.mapper.to_domain_event(n)) for n in notifications]
-                last = notifications[-1].id
-                for projector, position in zip(self.projectors, positions, strict=True):
-                    if position >= last:
-                        continue
-                    batch = Batch(conn)
-                    projector.projection.begin(batch)
-                    for n, event in events:
-                        if n.id > position and isinstance(event, DomainEvent):
-                            projector.projection.handle(batch, event, n)
-                    batch.flush()
-                    conn.execute(update(projection_tracking).where(projection_tracking.c.name == projector.name)
-                                 .values(position=last))
-            if last >= until:
-                return
+            reached = retry_on_disconnect(lambda: self._round(until))
+            if reached >= until:
+                return reached
+
+    def _round(self, until: int) -> int:
+        """One transaction: applies the next batch to every projection of the group; returns the position they
+        all reached (at least `until` when there is nothing more to do)."""
+        with self.write_lock, self.engine.begin() as conn:
+            positions = [p._lock(conn) for p in self.projectors]  # always in the same order: no deadlock
+            start = min(positions)
+            if start >= until:
+                return start
+            notifications = self.recorder.select_notifications(start + 1, self.projectors[0].batch_size)
+            if not notifications:
+                return max(start, until)  # nothing (yet) to read up to `until`: as before, do not spin
+            events = [(n, self.mapper.to_domain_event(n)) for n in notifications]
+            last = notifications[-1].id
+            moved = []
+            for projector, position in zip(self.projectors, positions, strict=True):
+                if position >= last:
+                    continue
+                batch = Batch(conn)
+                projector.projection.begin(batch, position)
+                for n, event in events:
+                    if n.id > position and isinstance(event, DomainEvent):
+                        projector.projection.handle(batch, event, n)
+                batch.flush()
+                projector.projection.end(batch, last)
+                moved.append(projector.name)
+            conn.execute(update(projection_tracking).where(projection_tracking.c.name.in_(moved))
+                         .values(position=last))  # rows this transaction already holds: one statement
+        return last

@@ -1,0 +1,127 @@
+"""Group commit: the commands running at the same moment in one process share one event-store transaction, and
+their read-your-writes waits share one projection transaction (docs/decisions/0021-group-commit.md).
+
+Both are leader/follower, as databases do for their log flush. Each command queues its stored events and takes
+the leader lock; whoever gets it first writes everything queued so far in one transaction and marks those
+commands done, and the others find their work done when they get the lock. Then each command waits for the read
+side to reach its events: the first to take the projection lock catches the read side up to everything written
+so far, and the others find themselves covered. The two stages overlap: while one batch is being projected the
+next is being written. With one caller at a time this is exactly one transaction of each kind per command, as
+before; under load, N concurrent commands pay for one insert, one disk sync and one projection between them.
+
+A conflict (another writer got to the same aggregate version first) fails only the command that caused it: when
+the shared insert is refused, each queued command is written on its own so the refusal lands where it belongs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
+
+#: Makes the read side show everything up to a notification id (read-your-writes).
+AfterSave = Callable[[int], None]
+
+
+@dataclass(eq=False)
+class _Ticket:
+    stored: Sequence[StoredEvent]
+    last: int = 0
+    error: BaseException | None = None
+    done: bool = False
+
+
+@dataclass(eq=False)
+class _Stats:
+    batches: int = 0
+    commands: int = 0
+    largest: int = 0
+
+
+@dataclass(eq=False)
+class GroupCommit:
+    recorder: ApplicationRecorder
+    #: Serialises writers in-process where the database allows one writer at a time (embedded SQLite).
+    write_lock: AbstractContextManager[Any] = field(default_factory=nullcontext)
+    stats: _Stats = field(default_factory=_Stats)
+
+    def __post_init__(self) -> None:
+        self._leader = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Ticket] = []
+
+    def commit(self, stored: Sequence[StoredEvent]) -> int:
+        """Writes `stored` atomically (with whatever else is queued) and returns its last notification id.
+        Raises IntegrityError if this command's events conflict with stored ones."""
+        ticket = _Ticket(stored)
+        with self._queue_lock:
+            self._queue.append(ticket)
+        with self._leader:
+            if not ticket.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._lead(batch)
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.last
+
+    def _lead(self, batch: list[_Ticket]) -> None:
+        try:
+            with self.write_lock:
+                self._insert(batch)
+        except Exception as e:  # noqa: BLE001 - whatever failed, every command of the batch hears of it
+            for t in batch:
+                if t.error is None:
+                    t.error = e
+        finally:
+            for t in batch:
+                t.done = True
+            self.stats.batches += 1
+            self.stats.commands += len(batch)
+            self.stats.largest = max(self.stats.largest, len(batch))
+
+    def _insert(self, batch: list[_Ticket]) -> None:
+        if len(batch) > 1:
+            try:
+                ids = self.recorder.insert_events([s for t in batch for s in t.stored])
+            except IntegrityError:
+                pass  # someone's events conflict: write each command alone to find whose
+            else:
+                self._assign(batch, ids)
+                return
+        for t in batch:
+            try:
+                self._assign([t], self.recorder.insert_events(t.stored))
+            except IntegrityError as e:
+                t.error = e
+
+    @staticmethod
+    def _assign(batch: list[_Ticket], ids: Sequence[int] | None) -> None:
+        ids = sorted(ids or [])  # the store numbers a batch's events in the order given
+        if len(ids) != sum(len(t.stored) for t in batch):  # pragma: no cover - every recorder we use returns ids
+            raise RuntimeError("the event store did not return a notification id per event")
+        i = 0
+        for t in batch:
+            i += len(t.stored)
+            t.last = ids[i - 1]
+
+
+class SharedCatchUp:
+    """Read-your-writes for many waiting commands with one projection transaction: `catch_up(until)` brings the
+    read side to at least `until` (and, being a batch, to everything written so far) and returns where it got."""
+
+    def __init__(self, catch_up: Callable[[int], int]) -> None:
+        self._catch_up = catch_up
+        self._lock = threading.Lock()
+        self._reached = 0
+
+    def __call__(self, until: int) -> None:
+        if self._reached >= until:
+            return
+        with self._lock:
+            if self._reached < until:  # nobody covered us while we waited
+                self._reached = max(self._reached, self._catch_up(until))
