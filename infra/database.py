@@ -44,6 +44,15 @@ def make_engine(url: str, pool_size: int = 10, durable_commits: bool = True) -> 
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
 
 
+class QuietPostgresRecorder(PostgresApplicationRecorder):
+    """The library's recorder without its NOTIFY on every insert: it exists for the library's LISTEN-based
+    subscriptions, which we do not use (our projections pull; docs/decisions/0003), and a NOTIFY makes every
+    committing writer queue on PostgreSQL's notification lock."""
+
+    def _notify_channel(self, curs: Any) -> None:
+        pass
+
+
 def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
     """The shared application recorder (events table + notification log) for every bounded context."""
     if url.startswith("sqlite"):
@@ -62,7 +71,7 @@ def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
         max_overflow=pool_size, max_waiting=100, lock_timeout=10, connect_timeout=5.0, pre_ping=False)
     # No pool_open_timeout: with it, eventsourcing calls pool.wait() on every checkout, which psycopg_pool
     # does not allow from two threads at once (an AssertionError under concurrent first requests).
-    pg_recorder = PostgresApplicationRecorder(datastore_pg, events_table_name=EVENTS_TABLE)
+    pg_recorder = QuietPostgresRecorder(datastore_pg, events_table_name=EVENTS_TABLE)
     pg_recorder.create_table()
     return pg_recorder
 

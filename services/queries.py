@@ -179,7 +179,7 @@ def _application_scope(principal: Principal, school_id: UUID) -> Any:
 
 def get_application(engine: Engine, principal: Principal, application_id: UUID) -> Row:
     t = rm.applications
-    with engine.connect() as conn:
+    with rm.single_read(engine) as conn:
         row = conn.execute(select(t).where(t.c.id == application_id)).mappings().first()
     if row is None or row["school_id"] not in principal.visible_school_ids:
         raise NotFound("application")

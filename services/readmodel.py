@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -408,10 +409,17 @@ PRINCIPAL_TABLES = frozenset(t.name for t in (people, role_assignments, schools,
 PRINCIPALS_CHANGED = "directory.principals"
 
 
+def single_read(engine: Engine) -> Connection:
+    """A connection for a read that is one statement: in autocommit mode, so the driver sends no BEGIN before it
+    and no ROLLBACK after it (two round trips fewer on PostgreSQL); one statement is one snapshot anyway.
+    The isolation level goes back to the default when the connection returns to the pool."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 def read_model_position(engine: Engine, name: str = READ_MODEL) -> int:
     """How far the read model has got in the event log: cached answers are valid while this is unchanged.
     With name=PRINCIPALS_CHANGED: the last event that changed anything a Principal is made of."""
-    with engine.connect() as conn:
+    with single_read(engine) as conn:
         position = conn.execute(select(projection_tracking.c.position)
                                 .where(projection_tracking.c.name == name)).scalar()
     return int(position or 0)
