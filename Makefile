@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install browser oidc-provider bench demo-scale clean
+.PHONY: run test lint install browser oidc-provider bench wrk demo-scale clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ lint: $(STAMP)
 test: $(STAMP) browser oidc-provider lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-bench: $(STAMP)
+## wrk (Debian package): the bench's HTTP load generator, in C so it leaves the server the CPU it needs.
+wrk:
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package) for the bench"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	  || echo "could not install wrk: the bench falls back to Python HTTP clients"; }
+
+bench: $(STAMP) wrk
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/sla_sweep.py
 
