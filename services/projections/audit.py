@@ -43,23 +43,32 @@ def actor_dict(actor: Actor) -> dict[str, Any]:
     }
 
 
+_DATA_FIELDS: dict[type[DomainEvent], tuple[str, ...]] = {}
+
+
+def _data_fields(event_type: type[DomainEvent]) -> tuple[str, ...]:
+    """An event type's own fields (not the header every event has); computed once per type."""
+    names = _DATA_FIELDS.get(event_type)
+    if names is None:
+        names = _DATA_FIELDS[event_type] = tuple(f.name for f in fields(event_type) if f.name not in HEADER)
+    return names
+
+
 def related_ids(event: DomainEvent) -> set[UUID]:
     """The entities an event touches: its aggregate and every id it names (but not its tenant)."""
     ids = {event.originator_id}
-    for f in fields(event):
-        if f.name in HEADER:
-            continue
-        value = getattr(event, f.name)
-        if isinstance(value, UUID) and (f.name.endswith("_id") or f.name.endswith("_to") or f.name.endswith("_by")):
+    for name in _data_fields(type(event)):
+        value = getattr(event, name)
+        if isinstance(value, UUID) and (name.endswith("_id") or name.endswith("_to") or name.endswith("_by")):
             ids.add(value)
-        elif isinstance(value, list) and f.name.endswith("_ids"):
+        elif isinstance(value, list) and name.endswith("_ids"):
             ids.update(v for v in value if isinstance(v, UUID))
     return ids
 
 
 def record(b: Batch, event: DomainEvent, position: int) -> None:
-    data = {f.name: _plain(getattr(event, f.name)) for f in fields(event) if f.name not in HEADER}
-    b.insert(
+    data = {name: _plain(getattr(event, name)) for name in _data_fields(type(event))}
+    b.append(
         rm.audit_events,
         position=position,
         originator_id=event.originator_id,
@@ -73,7 +82,7 @@ def record(b: Batch, event: DomainEvent, position: int) -> None:
         data=data,
     )
     for entity_id in sorted(related_ids(event), key=str):
-        b.insert(rm.audit_entities, entity_id=entity_id, position=position)
+        b.append(rm.audit_entities, entity_id=entity_id, position=position)
 
 
 class ChainProjection:
@@ -107,5 +116,5 @@ class ChainProjection:
             notification.topic,
             bytes(notification.state),
         )
-        b.insert(rm.audit_chain, position=notification.id, link=link)
+        b.append(rm.audit_chain, position=notification.id, link=link)
         self._prev = link

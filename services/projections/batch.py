@@ -32,6 +32,12 @@ class Batch:
         self._rows.setdefault(table, []).append(values)
         self._by_pk[(table.name, self._pk(table, values))] = values
 
+    def append(self, table: Table, **values: Any) -> None:
+        """Queues an insert of a row that this batch will never update or read back (append-only tables such
+        as the audit trail): cheaper than insert(), which indexes the row by its primary key."""
+        self.touched.add(table.name)
+        self._rows.setdefault(table, []).append(values)
+
     def update(self, table: Table, pk: Any, **values: Any) -> None:
         """Updates one row by its (single-column) primary key, in memory if its insert is still queued."""
         self.touched.add(table.name)
