@@ -1,0 +1,24 @@
+"""The foundation bench keeps working: a short run of its append and command phases (real server, real HTTP)
+prints the JSON document that docs/benchmarks.md quotes, with every command answered 201."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_foundation_bench_commands_only_prints_its_figures() -> None:
+    out = subprocess.run([sys.executable, "bench/foundation.py", "--quick", "--commands-only", "--backend", "sqlite"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    sqlite = doc["backends"]["sqlite"]
+    assert sqlite["raw_append_rate"]["events_per_s"] > 0
+    http = sqlite["http_command_rate"]
+    assert http["failures"] == 0 and http["requests"] > 0 and http["requests_per_s"] > 0
+    assert http["load_generator"] in {"wrk", "httpx"}
+    assert http["ratio_to_raw_append"] == round(http["requests_per_s"] / sqlite["raw_append_rate"]["events_per_s"], 3)
+    assert set(doc["targets"]) == {"sqlite.http_command_ratio"}
