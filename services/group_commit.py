@@ -73,9 +73,9 @@ class GroupCommit:
         try:
             with self.write_lock:
                 self._insert(batch)
-        except Exception as e:  # noqa: BLE001 - whatever failed, every command of the batch hears of it
+        except Exception as e:  # noqa: BLE001 - whatever failed, every command not yet written hears of it
             for t in batch:
-                if t.error is None:
+                if t.error is None and not t.last:
                     t.error = e
         finally:
             for t in batch:
