@@ -20,7 +20,12 @@ from services.projections.batch import Batch
 HEADER = {"originator_id", "originator_version", "occurred_at", "actor", "trust_id", "school_id", "reason"}
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:  # most fields: nothing to convert
+        return value
     if isinstance(value, (UUID, date, datetime)):
         return value.isoformat() if not isinstance(value, UUID) else str(value)
     if isinstance(value, Enum):
@@ -43,31 +48,37 @@ def actor_dict(actor: Actor) -> dict[str, Any]:
     }
 
 
-_DATA_FIELDS: dict[type[DomainEvent], tuple[str, ...]] = {}
+_DATA_FIELDS: dict[type[DomainEvent], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
 
-def _data_fields(event_type: type[DomainEvent]) -> tuple[str, ...]:
-    """An event type's own fields (not the header every event has); computed once per type."""
-    names = _DATA_FIELDS.get(event_type)
-    if names is None:
-        names = _DATA_FIELDS[event_type] = tuple(f.name for f in fields(event_type) if f.name not in HEADER)
-    return names
+def _data_fields(event_type: type[DomainEvent]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """An event type's own fields (not the header every event has), and among them those that may name one
+    entity (`*_id`, `*_to`, `*_by`) or several (`*_ids`); computed once per type."""
+    found = _DATA_FIELDS.get(event_type)
+    if found is None:
+        names = tuple(f.name for f in fields(event_type) if f.name not in HEADER)
+        found = _DATA_FIELDS[event_type] = (names, tuple(n for n in names if n.endswith(("_id", "_to", "_by"))),
+                                            tuple(n for n in names if n.endswith("_ids")))
+    return found
 
 
 def related_ids(event: DomainEvent) -> set[UUID]:
     """The entities an event touches: its aggregate and every id it names (but not its tenant)."""
     ids = {event.originator_id}
-    for name in _data_fields(type(event)):
+    _, one, many = _data_fields(type(event))
+    for name in one:
         value = getattr(event, name)
-        if isinstance(value, UUID) and (name.endswith("_id") or name.endswith("_to") or name.endswith("_by")):
+        if isinstance(value, UUID):
             ids.add(value)
-        elif isinstance(value, list) and name.endswith("_ids"):
+    for name in many:
+        value = getattr(event, name)
+        if isinstance(value, list):
             ids.update(v for v in value if isinstance(v, UUID))
     return ids
 
 
 def record(b: Batch, event: DomainEvent, position: int) -> None:
-    data = {name: _plain(getattr(event, name)) for name in _data_fields(type(event))}
+    data = {name: _plain(getattr(event, name)) for name in _data_fields(type(event))[0]}
     b.append(
         rm.audit_events,
         position=position,
