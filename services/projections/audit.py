@@ -92,7 +92,7 @@ def record(b: Batch, event: DomainEvent, position: int) -> None:
         reason=event.reason,
         data=data,
     )
-    for entity_id in sorted(related_ids(event), key=str):
+    for entity_id in sorted(related_ids(event)):
         b.append(rm.audit_entities, entity_id=entity_id, position=position)
 
 

@@ -73,7 +73,7 @@ class Batch:
         for table, rows in self._rows.items():
             shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for row in rows:  # a multi-row insert needs the same columns in every row
-                shapes.setdefault(tuple(sorted(row)), []).append(row)
+                shapes.setdefault(tuple(row), []).append(row)  # rows from one handler share a key order
             for same in shapes.values():
                 if self.conn.dialect.name == "postgresql" and len(same) >= COPY_THRESHOLD:
                     self._copy(table, same)
