@@ -16,8 +16,6 @@ def _container(settings: Settings | None = None) -> object:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from api.app import create_app
     from api.container import Container
     from api.demo import demo_exists, seed_demo
@@ -35,10 +33,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("Scheduled jobs run in-process (no SOCIALGOV_REDIS_URL): breach and reminder sweeps, monitoring "
               "checks, feed polling.", file=sys.stderr)
     mode = "production" if settings.is_production else "development"
-    print(f"SocialGov ({mode}) on http://{args.host}:{args.port}  database: {settings.database_url.split('@')[-1]}",
-          file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, workers=1)
+    print(f"SocialGov ({mode}) on http://{args.host}:{args.port}  database: {settings.database_url.split('@')[-1]}"
+          f"  web processes: {settings.workers}", file=sys.stderr)
+    serve(app, settings, args.host, args.port)
     return 0
+
+
+def serve(app: object, settings: Settings, host: str, port: int) -> None:
+    """Serves on uvicorn: this process's app, or with several web processes (settings.workers > 1) one app per
+    process, each built from the same environment (api.app:create_app). Group commit works within a process;
+    across processes the database's locks serialise writers and projections (docs/decisions/0021)."""
+    import uvicorn
+
+    if settings.workers <= 1:
+        uvicorn.run(app, host=host, port=port, log_config=None, workers=1)  # type: ignore[arg-type]
+    else:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_config=None,
+                    workers=settings.workers)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -87,13 +87,15 @@ def free_port() -> int:
 
 
 def serve(url: str, port: int) -> None:
-    """The server process: the real app on uvicorn, as `socialgov run` would serve it."""
-    import uvicorn
-
+    """The server process: the real app on uvicorn, as `socialgov run` serves it (one web process on SQLite, one
+    per CPU up to 4 on PostgreSQL, unless SOCIALGOV_WEB_WORKERS says otherwise)."""
     from api.app import create_app
+    from api.cli import serve as serve_app
 
-    app = create_app(container=Container(Settings(database_url=url, log_level="WARNING")))
-    uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)).run()
+    os.environ.update({"SOCIALGOV_DATABASE_URL": url, "SOCIALGOV_LOG_LEVEL": "WARNING"})
+    settings = Settings.from_env()
+    serve_app(create_app(container=Container(settings)) if settings.workers <= 1 else None, settings,
+              "127.0.0.1", port)
 
 
 def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -285,6 +287,7 @@ def run_backend(backend: str, sizes: Sizes, commands_only: bool = False) -> dict
                     "(install wrk for a load generator that leaves the server its CPU)")
                 http = http_command_rate(c, base, sizes.clients, sizes.commands) | {"load_generator": "httpx"}
             http["ratio_to_raw_append"] = round(http["requests_per_s"] / raw["events_per_s"], 3)
+            http["web_processes"] = Settings.from_env({**os.environ, "SOCIALGOV_DATABASE_URL": url}).workers
             if commands_only:
                 return {"raw_append_rate": raw, "http_command_rate": http}
             log(f"{backend}: seed_scale({sizes.schools})")

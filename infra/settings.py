@@ -38,6 +38,8 @@ class Settings:
     end_of_day: str = "17:00"
     training_validity_months: int = 12
     db_pool_size: int = 10
+    #: Web server processes; 0 = automatic: one on SQLite (one writer at a time), else one per CPU, up to 4.
+    web_workers: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -47,6 +49,13 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def workers(self) -> int:
+        """How many web server processes `socialgov run` starts."""
+        if self.web_workers:
+            return self.web_workers
+        return 1 if self.is_sqlite else max(1, min(os.cpu_count() or 1, 4))
 
     def sqlite_path(self) -> Path:
         return Path(self.database_url.split(":///", 1)[1])
@@ -85,6 +94,7 @@ class Settings:
             end_of_day=e.get("SOCIALGOV_END_OF_DAY") or "17:00",
             training_validity_months=integer("SOCIALGOV_TRAINING_VALIDITY_MONTHS", 12),
             db_pool_size=integer("SOCIALGOV_DB_POOL_SIZE", 10),
+            web_workers=integer("SOCIALGOV_WEB_WORKERS", 0),
         )
         settings.validate()
         return settings
@@ -92,6 +102,8 @@ class Settings:
     def validate(self) -> None:
         if not (self.database_url.startswith("sqlite:///") or self.database_url.startswith("postgresql")):
             raise SettingsError("SOCIALGOV_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://...")
+        if self.web_workers < 0:
+            raise SettingsError("SOCIALGOV_WEB_WORKERS must be 0 (automatic) or a positive number of processes")
         if self.log_format not in ("json", "text"):
             raise SettingsError("SOCIALGOV_LOG_FORMAT must be 'json' or 'text'")
         try:
