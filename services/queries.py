@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, Text, and_, cast, func, or_, select
+from sqlalchemy import Engine, Text, and_, bindparam, cast, func, or_, select
 
 from domain.errors import InvalidInput
 from domain.events import ActorKind
@@ -177,10 +177,13 @@ def _application_scope(principal: Principal, school_id: UUID) -> Any:
                 or_(t.c.applicant_id == principal.id, cast(t.c.runner_ids, Text).like(like)))
 
 
+#: Built once: every command on an application answers with it (docs/decisions/0022-hot-statements.md).
+APPLICATION_BY_ID = select(rm.applications).where(rm.applications.c.id == bindparam("id"))
+
+
 def get_application(engine: Engine, principal: Principal, application_id: UUID) -> Row:
-    t = rm.applications
     with rm.single_read(engine) as conn:
-        row = conn.execute(select(t).where(t.c.id == application_id)).mappings().first()
+        row = conn.execute(APPLICATION_BY_ID, {"id": application_id}).mappings().first()
     if row is None or row["school_id"] not in principal.visible_school_ids:
         raise NotFound("application")
     involved = principal.id == row["applicant_id"] or str(principal.id) in row["runner_ids"]

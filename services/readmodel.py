@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
     select,
 )
 from sqlalchemy.engine import Dialect
@@ -410,16 +411,21 @@ PRINCIPALS_CHANGED = "directory.principals"
 
 
 def single_read(engine: Engine) -> Connection:
-    """A connection for a read that is one statement: in autocommit mode, so the driver sends no BEGIN before it
-    and no ROLLBACK after it (two round trips fewer on PostgreSQL); one statement is one snapshot anyway.
-    The isolation level goes back to the default when the connection returns to the pool."""
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    """A connection for a read that is one statement. On PostgreSQL in autocommit mode, so the driver sends no
+    BEGIN before it and no ROLLBACK after it (two round trips fewer); one statement is one snapshot anyway, and
+    the isolation level goes back to the default when the connection returns to the pool. On SQLite the driver
+    begins no transaction for a read, so switching modes would only cost (two PRAGMAs per read)."""
+    conn = engine.connect()
+    return conn if engine.dialect.name == "sqlite" else conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+#: Built once: constructing a statement costs more than executing this one (docs/decisions/0022-hot-statements.md).
+POSITION_OF = select(projection_tracking.c.position).where(projection_tracking.c.name == bindparam("name"))
 
 
 def read_model_position(engine: Engine, name: str = READ_MODEL) -> int:
     """How far the read model has got in the event log: cached answers are valid while this is unchanged.
     With name=PRINCIPALS_CHANGED: the last event that changed anything a Principal is made of."""
     with single_read(engine) as conn:
-        position = conn.execute(select(projection_tracking.c.position)
-                                .where(projection_tracking.c.name == name)).scalar()
+        position = conn.execute(POSITION_OF, {"name": name}).scalar()
     return int(position or 0)

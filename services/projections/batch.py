@@ -13,6 +13,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from services import readmodel as rm
 
 COPY_THRESHOLD = 50
+_INSERTS: dict[Table, Any] = {}  # one insert() per table, built once
 
 
 class Batch:
@@ -78,7 +79,10 @@ class Batch:
                 if self.conn.dialect.name == "postgresql" and len(same) >= COPY_THRESHOLD:
                     self._copy(table, same)
                 else:
-                    self.conn.execute(insert(table), same)
+                    statement = _INSERTS.get(table)
+                    if statement is None:
+                        statement = _INSERTS.setdefault(table, insert(table))
+                    self.conn.execute(statement, same)
         self._rows.clear()
         self._by_pk.clear()
 

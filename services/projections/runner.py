@@ -11,12 +11,19 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, update
 from sqlalchemy.exc import DBAPIError
 
 from domain.events import DomainEvent
 from services.projections.batch import Batch
-from services.readmodel import PROJECTED_TABLES, projection_tracking
+from services.readmodel import POSITION_OF, PROJECTED_TABLES, projection_tracking
+
+_t = projection_tracking
+#: The runner's statements on the tracking table, built once (docs/decisions/0022-hot-statements.md).
+#: LOCK takes the row's write lock and returns the position under it; MOVE sets the position of named rows.
+LOCK = update(_t).where(_t.c.name == bindparam("lock_name")).values(position=_t.c.position).returning(_t.c.position)
+CREATE = insert(_t)
+MOVE = update(_t).where(_t.c.name.in_(bindparam("names", expanding=True))).values(position=bindparam("to"))
 
 
 class Projection(Protocol):
@@ -57,19 +64,14 @@ class Projector:
 
     def position(self) -> int:
         with self.engine.connect() as conn:
-            pos = conn.execute(
-                select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
-            ).scalar()
+            pos = conn.execute(POSITION_OF, {"name": self.name}).scalar()
         return int(pos or 0)
 
     def _lock(self, conn: Connection) -> int:
         """Takes the tracking row's write lock (creating the row once) and returns the position under it."""
-        t = projection_tracking
-        pos = conn.execute(
-            update(t).where(t.c.name == self.name).values(position=t.c.position).returning(t.c.position)
-        ).scalar()
+        pos = conn.execute(LOCK, {"lock_name": self.name}).scalar()
         if pos is None:
-            conn.execute(insert(t).values(name=self.name, position=0))
+            conn.execute(CREATE, {"name": self.name, "position": 0})
             return 0
         return int(pos)
 
@@ -87,7 +89,7 @@ class Projector:
         batch.flush()
         last = notifications[-1].id
         self.projection.end(batch, last)
-        conn.execute(update(projection_tracking).where(projection_tracking.c.name == self.name).values(position=last))
+        conn.execute(MOVE, {"names": [self.name], "to": last})
         return last
 
     ANALYZE_AFTER = 5000
@@ -200,6 +202,5 @@ class ProjectorGroup:
                 batch.flush()
                 projector.projection.end(batch, last)
                 moved.append(projector.name)
-            conn.execute(update(projection_tracking).where(projection_tracking.c.name.in_(moved))
-                         .values(position=last))  # rows this transaction already holds: one statement
+            conn.execute(MOVE, {"names": moved, "to": last})  # rows this transaction already holds: one statement
         return last
