@@ -48,8 +48,9 @@ def serve(app: object, settings: Settings, host: str, port: int) -> None:
     if settings.workers <= 1:
         uvicorn.run(app, host=host, port=port, log_config=None, workers=1)  # type: ignore[arg-type]
     else:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_config=None,
-                    workers=settings.workers)
+        from api.processes import serve_processes
+
+        raise SystemExit(serve_processes(settings.workers, host, port))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
