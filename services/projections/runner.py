@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from domain.events import DomainEvent
@@ -160,15 +160,33 @@ def retry_on_disconnect(round_: Callable[[], T]) -> T:
         return round_()
 
 
+#: PostgreSQL: the group's tracking rows locked in one statement, always in name order (no deadlock between
+#: groups); SQLite has no FOR UPDATE and needs none, since its first write locks the whole database.
+LOCK_GROUP = (select(_t.c.name, _t.c.position).where(_t.c.name.in_(bindparam("names", expanding=True)))
+              .order_by(_t.c.name).with_for_update())
+LOCK_GROUP_SQLITE = (update(_t).where(_t.c.name.in_(bindparam("names", expanding=True)))
+                     .values(position=_t.c.position).returning(_t.c.name, _t.c.position))
+
+
 class ProjectorGroup:
     """Several projections over the same log caught up in one transaction: the read-your-writes path of every
-    command (read model and audit chain) reads the new notifications once and commits once."""
+    command (read model and audit chain) reads the new notifications once and commits once.
+
+    The notifications are read, and decoded, before the tracking rows are locked, from where this group last
+    left them: another process waiting for the lock meanwhile waits only for rows to be written. Under the lock
+    the read-ahead is trimmed to what the rows' positions still need, or read again if it does not cover them
+    (docs/decisions/0022-hot-statements.md)."""
 
     def __init__(self, projectors: list[Projector]) -> None:
         self.projectors = projectors
         first = projectors[0]
         self.engine, self.recorder, self.mapper = first.engine, first.recorder, first.mapper
         self.write_lock: AbstractContextManager[Any] = nullcontext()
+        self.names = [p.name for p in projectors]
+        self._lock_group = LOCK_GROUP_SQLITE if self.engine.dialect.name == "sqlite" else LOCK_GROUP
+        #: The position this group last reached in this process; None until it has locked once.
+        self._hint: int | None = None
+        self.stats = {"rounds": 0, "read_ahead_used": 0}
 
     def catch_up(self, until: int) -> int:
         """Brings every projection of the group to at least `until`; returns the position they all reached."""
@@ -177,19 +195,36 @@ class ProjectorGroup:
             if reached >= until:
                 return reached
 
+    def _read(self, after: int) -> list[tuple[Notification, Any]]:
+        notifications = self.recorder.select_notifications(after + 1, self.projectors[0].batch_size)
+        return [(n, self.mapper.to_domain_event(n)) for n in notifications]
+
+    def _lock(self, conn: Connection) -> list[int]:
+        """Locks every projection's tracking row (creating missing ones); their positions in projector order."""
+        found = {str(name): int(pos) for name, pos in conn.execute(self._lock_group, {"names": self.names})}
+        return [found[p.name] if p.name in found else p._lock(conn) for p in self.projectors]
+
     def _round(self, until: int) -> int:
         """One transaction: applies the next batch to every projection of the group; returns the position they
         all reached (at least `until` when there is nothing more to do)."""
+        hint = self._hint
+        ahead = self._read(hint) if hint is not None and hint < until else None
         with self.write_lock, self.engine.begin() as conn:
-            positions = [p._lock(conn) for p in self.projectors]  # always in the same order: no deadlock
+            positions = self._lock(conn)
             start = min(positions)
+            self.stats["rounds"] += 1
             if start >= until:
+                self._hint = start
                 return start
-            notifications = self.recorder.select_notifications(start + 1, self.projectors[0].batch_size)
-            if not notifications:
+            if ahead is not None and hint is not None and hint <= start and ahead and ahead[-1][0].id > start:
+                events = [(n, e) for n, e in ahead if n.id > start]  # read ahead from at or before the rows
+                self.stats["read_ahead_used"] += 1
+            else:
+                events = self._read(start)
+            if not events:
+                self._hint = start
                 return max(start, until)  # nothing (yet) to read up to `until`: as before, do not spin
-            events = [(n, self.mapper.to_domain_event(n)) for n in notifications]
-            last = notifications[-1].id
+            last = events[-1][0].id
             moved = []
             for projector, position in zip(self.projectors, positions, strict=True):
                 if position >= last:
@@ -203,4 +238,5 @@ class ProjectorGroup:
                 projector.projection.end(batch, last)
                 moved.append(projector.name)
             conn.execute(MOVE, {"names": moved, "to": last})  # rows this transaction already holds: one statement
+        self._hint = last
         return last

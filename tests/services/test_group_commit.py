@@ -11,7 +11,9 @@ from uuid import UUID
 
 import pytest
 
+from api.container import Container
 from domain.application import AccountApplication, BusinessCase
+from infra.settings import Settings
 from services import queries
 from services import readmodel as rm
 from services.audit import verify_chain
@@ -144,3 +146,29 @@ def test_many_concurrent_commands_all_land_once(world: World, clients: int) -> N
     page = queries.list_applications(w.c.engine, principal, w.school, None, 200, None)
     assert {UUID(str(i["id"])) for i in page.items} >= set(ids)
     assert verify_chain(w.c.engine, w.c.recorder).ok
+
+
+def test_projection_reads_ahead_outside_the_lock_and_rereads_when_another_process_moved_on(world: World) -> None:
+    """Two containers on one database stand for two web processes. Each catches up from notifications it read
+    before locking the tracking rows: when nobody else moved them that read-ahead is used as is, and when the
+    other process projected meanwhile it is trimmed or read again, so every command still reads its own write,
+    each event is projected once and the audit chain still verifies."""
+    w = world
+    other = Container(Settings(database_url=str(w.c.settings.database_url), db_pool_size=2), clock=w.c.clock)
+    try:
+        principal = w.principal("alice")
+        group = w.c.projections
+        used_before = group.stats["read_ahead_used"]
+        ids = []
+        for i in range(6):
+            here = w.c if i % 3 else other  # the other process writes now and then: this one's hint goes stale
+            app_id = here.applications.submit(principal, w.school, _case(w, "alice", "bob"))
+            assert queries.get_application(here.engine, principal, app_id)["status"] == "submitted"
+            ids.append(app_id)
+        assert group.stats["read_ahead_used"] > used_before  # this process's own writes used the read-ahead
+        page = queries.list_applications(w.c.engine, principal, w.school, None, 200, None)
+        assert {UUID(str(i["id"])) for i in page.items} >= set(ids)
+        assert w.c.projector.position() == other.projector.position() == w.c.recorder.max_notification_id()
+        assert verify_chain(w.c.engine, w.c.recorder).ok
+    finally:
+        other.close()
