@@ -260,13 +260,28 @@ def dashboard_latency(c: Container, base: str, n: int) -> dict[str, Any]:
             schools = r.json()["data"]["trustDashboard"]["schools"] if ok else schools
         return lat[5:]
 
+    def cold(http: httpx.Client) -> list[float]:
+        """Each query right after a write (untimed), as on a busy trust: the dashboard cache, which holds only
+        while the read model stands still, never answers."""
+        nonlocal failures
+        lat: list[float] = []
+        for i in range(n // 2):
+            c.directory.register_trust(f"Cold dashboard {i}", "Bench", f"cold-{i}-{uuid.uuid4().hex[:8]}@b.example",
+                                       system_actor("bench"))
+            t = time.perf_counter()
+            r = http.post("/graphql", json={"query": DASHBOARD})
+            lat.append(time.perf_counter() - t)
+            failures += 0 if r.status_code == 200 and not r.json().get("errors") else 1
+        return lat
+
     with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
         lat = run(http)
         with c.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
         analysed = run(http)
+        uncached = cold(http)
     return {"requests": len(lat), "failures": failures, "schools": schools, **ms_percentiles(lat),
-            "after_analyze": ms_percentiles(analysed)}
+            "after_analyze": ms_percentiles(analysed), "after_each_write": ms_percentiles(uncached)}
 
 
 def run_backend(backend: str, sizes: Sizes, commands_only: bool = False) -> dict[str, Any]:
@@ -312,7 +327,9 @@ def targets(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             continue
         checks += [(f"{b}.http_command_ratio", r["http_command_rate"]["ratio_to_raw_append"], ">=", 0.5),
                    (f"{b}.http_command_failures", r["http_command_rate"]["failures"], "<=", 0),
-                   (f"{b}.trust_dashboard_p95_ms", r["graphql_trust_dashboard"]["p95_ms"], "<=", 50)]
+                   (f"{b}.trust_dashboard_p95_ms", max(r["graphql_trust_dashboard"]["p95_ms"],
+                                                       r["graphql_trust_dashboard"]["after_each_write"]["p95_ms"]),
+                    "<=", 50)]
         if b == "postgres":
             checks.append((f"{b}.projection_catch_up_events_per_s",
                            r["projection_catch_up"]["read_model"]["events_per_s"], ">=", 5000))

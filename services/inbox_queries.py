@@ -195,15 +195,17 @@ def inbox_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: d
         policy = _policies(conn, trust_id)
         rows = conn.execute(select(t.c.school_id, t.c.due_at, t.c.first_response_at, t.c.received_at, t.c.status,
                                    t.c.breached)
-                            .where(t.c.trust_id == trust_id, t.c.school_id.in_(school_ids),
+                            .where(t.c.trust_id == trust_id, rm.in_schools(t.c.school_id, school_ids),
                                    or_(t.c.due_at >= since, and_(t.c.first_response_at.is_(None),
                                                                  t.c.status == "open")))).all()
         accounts = conn.execute(select(a.c.id, a.c.school_id).where(a.c.trust_id == trust_id,
-                                                                   a.c.school_id.in_(school_ids),
+                                                                   rm.in_schools(a.c.school_id, school_ids),
                                                                    a.c.status == "active")).all()
         checks = conn.execute(select(c.c.account_id, c.c.checked_at).where(
-            c.c.trust_id == trust_id, c.c.school_id.in_(school_ids), c.c.checked_at >= now - timedelta(days=7))).all()
-        mentions = conn.execute(select(m.c.school_id).where(m.c.trust_id == trust_id, m.c.school_id.in_(school_ids),
+            c.c.trust_id == trust_id, rm.in_schools(c.c.school_id, school_ids),
+            c.c.checked_at >= now - timedelta(days=7))).all()
+        mentions = conn.execute(select(m.c.school_id).where(m.c.trust_id == trust_id,
+                                                            rm.in_schools(m.c.school_id, school_ids),
                                                             m.c.decision.is_(None))).scalars().all()
     per: dict[UUID, list[Any]] = defaultdict(list)
     for r in rows:

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, Text, and_, bindparam, cast, func, or_, select
+from sqlalchemy import Engine, Text, and_, bindparam, case, cast, func, or_, select
 
 from domain.errors import InvalidInput
 from domain.events import ActorKind
@@ -244,36 +244,40 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
         "rejected_applications": 0, "withdrawn_applications": 0, "people": 0, "trained_people": 0,
         "acknowledged_people": 0})
     runner_roles = [r.value for r in RUNNER_ROLES]
+    counts = rm.school_application_counts
     with engine.connect() as conn:
         current = conn.execute(select(rm.trusts.c.current_policy_version_id).where(rm.trusts.c.id == trust_id)).scalar()
-        for school_id, status, n, oldest in conn.execute(
-                select(t.c.school_id, t.c.status, func.count(), func.min(t.c.submitted_at))
-                .where(t.c.trust_id == trust_id, t.c.school_id.in_(school_ids))
-                .group_by(t.c.school_id, t.c.status)):
-            f = figures[school_id]
-            f[f"{'pending' if status == 'submitted' else status}_applications"] = n
-            if status == "submitted" and oldest is not None:
-                oldest = rm.UtcDateTime().process_result_value(oldest, conn.dialect)
-                assert oldest is not None
-                f["oldest_pending_hours"] = round((now - oldest).total_seconds() / 3600, 1)
+        for school_id, status, n in conn.execute(  # counters kept by the projection: a row per school and status
+                select(counts.c.school_id, counts.c.status, counts.c.n)
+                .where(counts.c.trust_id == trust_id, rm.in_schools(counts.c.school_id, school_ids))):
+            figures[school_id][f"{'pending' if status == 'submitted' else status}_applications"] = n
+        pending = [sid for sid in school_ids if figures[sid]["pending_applications"]]
+        if pending:  # the oldest pending application per school: one probe of (school_id, status, submitted_at)
+            schools = rm.schools
+            oldest_q = (select(func.min(t.c.submitted_at)).where(t.c.school_id == schools.c.id,
+                                                                  t.c.status == "submitted").scalar_subquery())
+            for school_id, oldest in conn.execute(select(schools.c.id, oldest_q).where(schools.c.id.in_(pending))):
+                if oldest is not None:
+                    oldest = rm.UtcDateTime().process_result_value(oldest, conn.dialect)
+                    assert oldest is not None
+                    figures[school_id]["oldest_pending_hours"] = round((now - oldest).total_seconds() / 3600, 1)
         members = (select(ra.c.school_id, ra.c.person_id)
                    .join(rm.people, rm.people.c.id == ra.c.person_id)
-                   .where(ra.c.trust_id == trust_id, ra.c.school_id.in_(school_ids), ra.c.role.in_(runner_roles),
+                   .where(ra.c.trust_id == trust_id, rm.in_schools(ra.c.school_id, school_ids),
+                          ra.c.role.in_(runner_roles),
                           or_(rm.people.c.leaving_date.is_(None), rm.people.c.leaving_date > today))
                    .distinct().subquery())
-        for school_id, n in conn.execute(select(members.c.school_id, func.count()).group_by(members.c.school_id)):
-            figures[school_id]["people"] = n
         trained = (select(tr.c.person_id).where(tr.c.person_id == members.c.person_id, tr.c.completed_on <= today,
                                                 tr.c.expires_on >= today).exists())
-        for school_id, n in conn.execute(select(members.c.school_id, func.count()).where(trained)
-                                         .group_by(members.c.school_id)):
-            figures[school_id]["trained_people"] = n
-        if current is not None:
-            for school_id, n in conn.execute(select(members.c.school_id, func.count())
-                                             .join(ack, and_(ack.c.person_id == members.c.person_id,
-                                                             ack.c.policy_version_id == current))
-                                             .group_by(members.c.school_id)):
-                figures[school_id]["acknowledged_people"] = n
+        acknowledged = (select(ack.c.person_id).where(ack.c.person_id == members.c.person_id,
+                                                      ack.c.policy_version_id == current).exists())
+        for school_id, n, n_trained, n_acked in conn.execute(  # one pass over the members for all three
+                select(members.c.school_id, func.count(), func.sum(case((trained, 1), else_=0)),
+                       func.sum(case((acknowledged, 1), else_=0)))
+                .group_by(members.c.school_id)):
+            f = figures[school_id]
+            f["people"], f["trained_people"] = n, int(n_trained or 0)
+            f["acknowledged_people"] = int(n_acked or 0) if current is not None else 0
     for school_id, extra in _account_figures(engine, trust_id, school_ids, today, now).items():
         figures[school_id].update(extra)
     for school_id, extra in _incident_figures(engine, trust_id, school_ids, now).items():
@@ -283,6 +287,7 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
     for school_id in school_ids:
         figures[school_id].update({k: v for k, v in _account_figures_empty().items()
                                    if k not in figures[school_id]})
+    figures = {school_id: figures[school_id] for school_id in school_ids}  # rm.in_schools may fetch more
     for f in figures.values():
         people = f["people"]
         f["training_coverage_pct"] = round(100 * f["trained_people"] / people, 1) if people else None
@@ -521,14 +526,15 @@ def _account_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], tod
         "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0})
     with engine.connect() as conn:
         accounts = conn.execute(select(a.c.id, a.c.school_id, a.c.last_check_at)
-                                .where(a.c.trust_id == trust_id, a.c.school_id.in_(school_ids),
+                                .where(a.c.trust_id == trust_id, rm.in_schools(a.c.school_id, school_ids),
                                        a.c.status == "active")).all()
-        trained = _trained_runner_counts(conn, and_(r.c.trust_id == trust_id, r.c.school_id.in_(school_ids)), today)
+        trained = _trained_runner_counts(conn, and_(r.c.trust_id == trust_id, rm.in_schools(r.c.school_id, school_ids)),
+                                         today)
         rotation = _rotation_due(conn, and_(rm.rotation_requirements.c.trust_id == trust_id,
-                                            rm.rotation_requirements.c.school_id.in_(school_ids)), today)
+                                            rm.in_schools(rm.rotation_requirements.c.school_id, school_ids)), today)
         for school_id, due_on in conn.execute(select(h.c.school_id, h.c.due_on)
-                                              .where(h.c.trust_id == trust_id, h.c.school_id.in_(school_ids),
-                                                     h.c.status == "open")):
+                                              .where(h.c.trust_id == trust_id,
+                                                     rm.in_schools(h.c.school_id, school_ids), h.c.status == "open")):
             figures[school_id]["pending_handovers"] += 1
             figures[school_id]["overdue_handovers"] += int(today >= due_on)
     for account_id, school_id, checked in accounts:
@@ -608,7 +614,7 @@ def _incident_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], no
     with engine.connect() as conn:
         rows = conn.execute(select(t.c.school_id, t.c.status, t.c.risk_level, t.c.assessed_at, t.c.assessment_due_at,
                                    t.c.police_referred_at)
-                            .where(t.c.trust_id == trust_id, t.c.school_id.in_(school_ids),
+                            .where(t.c.trust_id == trust_id, rm.in_schools(t.c.school_id, school_ids),
                                    or_(t.c.status == "open", t.c.police_referred_at >= now - timedelta(days=30))))
         conv = rm.UtcDateTime()
         for school_id, status, risk, assessed, due, police in rows:

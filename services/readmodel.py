@@ -6,8 +6,10 @@ engine and Alembic applies this metadata (docs/decisions/0004-read-model-tables-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import (
     JSON,
@@ -27,8 +29,10 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     select,
+    true,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -168,6 +172,16 @@ applications = Table(
     Column("version", Integer, nullable=False),
     Index("ix_rm_applications_school_status", "school_id", "status", "submitted_at"),
     Index("ix_rm_applications_trust_status", "trust_id", "status"),
+)
+
+#: How many applications each school has in each status, kept by the projection as applications are submitted
+#: and decided, so that dashboards read one row per school and status instead of counting every application.
+school_application_counts = Table(
+    "rm_school_application_counts", metadata,
+    Column("school_id", Uuid, primary_key=True),
+    Column("status", String(20), primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("n", Integer, nullable=False),
 )
 
 accounts = Table(
@@ -396,9 +410,9 @@ pupils = Table(
 
 #: Tables a projection rebuild empties and refills (everything but tracking).
 PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, training_records, acknowledgements,
-                    personal_accounts, applications, accounts, account_runners, rotation_requirements,
-                    monitoring_checks, handovers, incidents, evidence_files, audit_events, audit_entities,
-                    interactions, mentions, feeds, integration_clients, pupils]
+                    personal_accounts, applications, school_application_counts, accounts, account_runners,
+                    rotation_requirements, monitoring_checks, handovers, incidents, evidence_files, audit_events,
+                    audit_entities, interactions, mentions, feeds, integration_clients, pupils]
 
 
 READ_MODEL = "directory"  # the read-model projection's tracking row (its name from the first release)
@@ -417,6 +431,17 @@ def single_read(engine: Engine) -> Connection:
     begins no transaction for a read, so switching modes would only cost (two PRAGMAs per read)."""
     conn = engine.connect()
     return conn if engine.dialect.name == "sqlite" else conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+#: Above this many schools, dashboard aggregates filter by trust only and the caller keeps the schools it asked
+#: for: an IN list of a hundred ids is a hundred bind parameters to render and a statement too long for the
+#: driver's query cache, which cost more than the rows of the other schools (docs/decisions/0024).
+FEW_SCHOOLS = 20
+
+
+def in_schools(column: ColumnElement[Any], school_ids: Sequence[UUID]) -> ColumnElement[bool]:
+    """`column IN school_ids` for a few schools; for many, no condition (the query's trust filter bounds it)."""
+    return column.in_(school_ids) if len(school_ids) <= FEW_SCHOOLS else true()
 
 
 #: Built once: constructing a statement costs more than executing this one (docs/decisions/0022-hot-statements.md).

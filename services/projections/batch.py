@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Executable, Result, Table, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import UpdateBase
 
 from services import readmodel as rm
@@ -23,6 +25,7 @@ class Batch:
         self._by_pk: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
         #: Names of the tables this batch wrote to (inserted, updated or deleted rows).
         self.touched: set[str] = set()
+        self._counts: dict[Table, dict[tuple[tuple[str, Any], ...], int]] = {}
 
     @staticmethod
     def _pk(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -48,6 +51,26 @@ class Batch:
             return
         [column] = table.primary_key.columns
         self.conn.execute(update(table).where(column == pk).values(**values))  # not queued: order does not matter
+
+    def count(self, table: Table, delta: int, **key: Any) -> None:
+        """Adds delta to the counter row with this key (its primary key, plus columns that only a new row needs):
+        summed in memory and written at flush as one upsert per row, so a bulk catch-up costs one statement per
+        table, not one per event. The counter column is `n`."""
+        self.touched.add(table.name)
+        counts = self._counts.setdefault(table, {})
+        k = tuple(key.items())
+        counts[k] = counts.get(k, 0) + delta
+
+    def _flush_counts(self) -> None:
+        upsert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        for table, counts in self._counts.items():
+            rows = [dict(k) | {"n": n} for k, n in counts.items()]  # zeros too: a rebuild leaves the same rows
+            if rows:
+                statement = upsert(table)
+                keys = [c.name for c in table.primary_key.columns]
+                self.conn.execute(statement.on_conflict_do_update(index_elements=keys,
+                                                                  set_={"n": table.c.n + statement.excluded.n}), rows)
+        self._counts.clear()
 
     def row(self, table: Table, pk: Any) -> dict[str, Any] | None:
         """A queued row (to read back what this batch wrote), or None."""
@@ -85,6 +108,7 @@ class Batch:
                     self.conn.execute(statement, same)
         self._rows.clear()
         self._by_pk.clear()
+        self._flush_counts()
 
 
 def person_name(b: Batch, person_id: Any, actor: Any) -> str:

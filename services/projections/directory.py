@@ -160,6 +160,8 @@ def _submitted(b: Batch, e: ap.ApplicationSubmitted) -> None:
         submitted_at=e.occurred_at,
         version=e.originator_version,
     )
+    b.count(rm.school_application_counts, 1, school_id=e.school_id, status=ap.ApplicationStatus.SUBMITTED.value,
+            trust_id=e.trust_id)
 
 
 def _decided(status: ap.ApplicationStatus, by_field: str) -> Handler:
@@ -173,6 +175,10 @@ def _decided(status: ap.ApplicationStatus, by_field: str) -> Handler:
             reason=e.reason,
             version=e.originator_version,
         )
+        # every decision is taken on a submitted application (AccountApplication._require_submitted)
+        b.count(rm.school_application_counts, -1, school_id=e.school_id,
+                status=ap.ApplicationStatus.SUBMITTED.value, trust_id=e.trust_id)
+        b.count(rm.school_application_counts, 1, school_id=e.school_id, status=status.value, trust_id=e.trust_id)
 
     return handle
 
