@@ -256,7 +256,9 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
             schools = rm.schools
             oldest_q = (select(func.min(t.c.submitted_at)).where(t.c.school_id == schools.c.id,
                                                                   t.c.status == "submitted").scalar_subquery())
-            for school_id, oldest in conn.execute(select(schools.c.id, oldest_q).where(schools.c.id.in_(pending))):
+            for school_id, oldest in conn.execute(select(schools.c.id, oldest_q)
+                                                  .where(schools.c.trust_id == trust_id,
+                                                         rm.in_schools(schools.c.id, pending))):
                 if oldest is not None:
                     oldest = rm.UtcDateTime().process_result_value(oldest, conn.dialect)
                     assert oldest is not None

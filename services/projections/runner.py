@@ -216,7 +216,7 @@ class ProjectorGroup:
             if start >= until:
                 self._hint = start
                 return start
-            if ahead is not None and hint is not None and hint <= start and ahead and ahead[-1][0].id > start:
+            if ahead and hint is not None and hint <= start and ahead[-1][0].id > start:
                 events = [(n, e) for n, e in ahead if n.id > start]  # read ahead from at or before the rows
                 self.stats["read_ahead_used"] += 1
             else:
