@@ -11,6 +11,7 @@ import strawberry
 from anyio import to_thread
 from graphql import GraphQLError
 from litestar import Request
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
 from api.auth import resolve_principal
@@ -356,7 +357,9 @@ class Schema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-schema = Schema(query=Query)
+#: Parsing and validating the same document again costs about as much as a cached dashboard; clients send the
+#: same few queries, so both are remembered (by document text; validation depends on nothing else here).
+schema = Schema(query=Query, extensions=[ParserCache(maxsize=256), ValidationCache(maxsize=256)])
 
 
 async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
