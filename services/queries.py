@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+import typing
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Engine, Text, and_, bindparam, case, cast, func, or_, select
@@ -238,15 +240,13 @@ def list_applications(engine: Engine, principal: Principal, school_id: UUID, sta
 # ----- dashboards -----
 def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: datetime,
                     today: date) -> dict[UUID, Row]:
-    t, ra, tr, ack = rm.applications, rm.role_assignments, rm.training_records, rm.acknowledgements
+    t = rm.applications
     figures: dict[UUID, Row] = defaultdict(lambda: {
         "pending_applications": 0, "oldest_pending_hours": None, "approved_applications": 0,
         "rejected_applications": 0, "withdrawn_applications": 0, "people": 0, "trained_people": 0,
         "acknowledged_people": 0})
-    runner_roles = [r.value for r in RUNNER_ROLES]
     counts = rm.school_application_counts
     with engine.connect() as conn:
-        current = conn.execute(select(rm.trusts.c.current_policy_version_id).where(rm.trusts.c.id == trust_id)).scalar()
         for school_id, status, n in conn.execute(  # counters kept by the projection: a row per school and status
                 select(counts.c.school_id, counts.c.status, counts.c.n)
                 .where(counts.c.trust_id == trust_id, rm.in_schools(counts.c.school_id, school_ids))):
@@ -263,23 +263,10 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
                     oldest = rm.UtcDateTime().process_result_value(oldest, conn.dialect)
                     assert oldest is not None
                     figures[school_id]["oldest_pending_hours"] = round((now - oldest).total_seconds() / 3600, 1)
-        members = (select(ra.c.school_id, ra.c.person_id)
-                   .join(rm.people, rm.people.c.id == ra.c.person_id)
-                   .where(ra.c.trust_id == trust_id, rm.in_schools(ra.c.school_id, school_ids),
-                          ra.c.role.in_(runner_roles),
-                          or_(rm.people.c.leaving_date.is_(None), rm.people.c.leaving_date > today))
-                   .distinct().subquery())
-        trained = (select(tr.c.person_id).where(tr.c.person_id == members.c.person_id, tr.c.completed_on <= today,
-                                                tr.c.expires_on >= today).exists())
-        acknowledged = (select(ack.c.person_id).where(ack.c.person_id == members.c.person_id,
-                                                      ack.c.policy_version_id == current).exists())
-        for school_id, n, n_trained, n_acked in conn.execute(  # one pass over the members for all three
-                select(members.c.school_id, func.count(), func.sum(case((trained, 1), else_=0)),
-                       func.sum(case((acknowledged, 1), else_=0)))
-                .group_by(members.c.school_id)):
-            f = figures[school_id]
-            f["people"], f["trained_people"] = n, int(n_trained or 0)
-            f["acknowledged_people"] = int(n_acked or 0) if current is not None else 0
+    coverage = COVERAGE.get_or_compute(engine, ("coverage", trust_id, tuple(school_ids), today),
+                                       lambda: _coverage(engine, trust_id, school_ids, today))
+    for school_id, (people, trained, acknowledged) in coverage.items():
+        figures[school_id].update(people=people, trained_people=trained, acknowledged_people=acknowledged)
     for school_id, extra in _account_figures(engine, trust_id, school_ids, today, now).items():
         figures[school_id].update(extra)
     for school_id, extra in _incident_figures(engine, trust_id, school_ids, now).items():
@@ -297,6 +284,30 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
     return figures
 
 
+def _coverage(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: date) -> dict[UUID, tuple[int, int, int]]:
+    """Per school: staff in runner roles who have not left, how many of them hold valid training, and how many
+    have acknowledged the trust's current policy; one pass over the members for all three."""
+    ra, tr, ack = rm.role_assignments, rm.training_records, rm.acknowledgements
+    with engine.connect() as conn:
+        current = conn.execute(select(rm.trusts.c.current_policy_version_id).where(rm.trusts.c.id == trust_id)).scalar()
+        members = (select(ra.c.school_id, ra.c.person_id)
+                   .join(rm.people, rm.people.c.id == ra.c.person_id)
+                   .where(ra.c.trust_id == trust_id, rm.in_schools(ra.c.school_id, school_ids),
+                          ra.c.role.in_([r.value for r in RUNNER_ROLES]),
+                          or_(rm.people.c.leaving_date.is_(None), rm.people.c.leaving_date > today))
+                   .distinct().subquery())
+        trained = (select(tr.c.person_id).where(tr.c.person_id == members.c.person_id, tr.c.completed_on <= today,
+                                                tr.c.expires_on >= today).exists())
+        acknowledged = (select(ack.c.person_id).where(ack.c.person_id == members.c.person_id,
+                                                      ack.c.policy_version_id == current).exists())
+        rows = conn.execute(select(members.c.school_id, func.count(), func.sum(case((trained, 1), else_=0)),
+                                   func.sum(case((acknowledged, 1), else_=0)))
+                            .group_by(members.c.school_id)).all()
+    wanted = set(school_ids)
+    return {school_id: (n, int(n_trained or 0), int(n_acked or 0) if current is not None else 0)
+            for school_id, n, n_trained, n_acked in rows if school_id in wanted}
+
+
 def _account_figures_empty() -> Row:
     return {"active_accounts": 0, "accounts_short_of_trained_runners": 0, "accounts_needing_rotation": 0,
             "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0,
@@ -312,24 +323,28 @@ def _mean(values: list[Any]) -> float | None:
     return round(sum(present) / len(present), 1) if present else None
 
 
+T = TypeVar("T")
+
+
 class DashboardCache:
     """Dashboard figures change only when the read model moves on, or as time passes (ages, overdue flags). So a
-    result is reused while the projection position and the minute are the same: one cheap query instead of a
+    result is reused while the position of the cache's tracking row (the whole read model, or a change mark such
+    as COVERAGE_CHANGED) and the caller's time bucket in the key are the same: one cheap query instead of a
     dozen aggregate ones for the trust team refreshing the overview. Keyed per caller (visibility differs)."""
 
-    def __init__(self, size: int = 512) -> None:
+    def __init__(self, mark: str = rm.READ_MODEL, size: int = 512) -> None:
+        self.mark = mark
         self.size = size
-        self._items: dict[tuple[Any, ...], Row] = {}
+        self._items: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
-    def get_or_compute(self, engine: Engine, key: tuple[Any, ...], now: datetime, compute: Any) -> Row:
-        position = rm.read_model_position(engine)
-        full = (*key, position, now.replace(second=0, microsecond=0))
+    def get_or_compute(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        full = (*key, rm.read_model_position(engine, self.mark))
         with self._lock:
             hit = self._items.get(full)
         if hit is not None:
-            return hit
-        value: Row = compute()
+            return typing.cast(T, hit)
+        value = compute()
         with self._lock:
             if len(self._items) >= self.size:
                 self._items.clear()
@@ -338,6 +353,14 @@ class DashboardCache:
 
 
 DASHBOARDS = DashboardCache()
+#: Coverage figures per trust and set of schools, until people, roles, training or acknowledgements change or
+#: the day turns (training expires by the day): most commands (applications, messages, incidents) leave them.
+COVERAGE = DashboardCache(rm.COVERAGE_CHANGED)
+
+
+def _minute(now: datetime) -> datetime:
+    """Dashboards show ages and overdue flags: a cached one is good for the rest of its minute."""
+    return now.replace(second=0, microsecond=0)
 
 
 def _who(principal: Principal) -> tuple[Any, ...]:
@@ -347,12 +370,12 @@ def _who(principal: Principal) -> tuple[Any, ...]:
 
 
 def school_dashboard(engine: Engine, principal: Principal, school_id: UUID, now: datetime, today: date) -> Row:
-    return DASHBOARDS.get_or_compute(engine, ("school", _who(principal), school_id), now,
+    return DASHBOARDS.get_or_compute(engine, ("school", _who(principal), school_id, _minute(now)),
                                      lambda: _school_dashboard(engine, principal, school_id, now, today))
 
 
 def trust_dashboard(engine: Engine, principal: Principal, now: datetime, today: date) -> Row:
-    return DASHBOARDS.get_or_compute(engine, ("trust", _who(principal)), now,
+    return DASHBOARDS.get_or_compute(engine, ("trust", _who(principal), _minute(now)),
                                      lambda: _trust_dashboard(engine, principal, now, today))
 
 

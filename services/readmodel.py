@@ -422,6 +422,13 @@ PRINCIPAL_TABLES = frozenset(t.name for t in (people, role_assignments, schools,
 #: A tracking row the read-model projection moves to the position of the last event that wrote to one of
 #: PRINCIPAL_TABLES: cached principals stay valid while it is unchanged (docs/decisions/0021-group-commit.md).
 PRINCIPALS_CHANGED = "directory.principals"
+#: The tables dashboards' coverage figures (people, trained, acknowledged) are counted from, and the tracking
+#: row moved when one of them changes: those figures are reused across commands that leave them alone.
+COVERAGE_TABLES = frozenset(t.name for t in (trusts, people, role_assignments, training_records, acknowledgements))
+COVERAGE_CHANGED = "directory.coverage"
+#: Tracking rows the read-model projection moves to a batch's last position when the batch wrote to one of
+#: their tables (ReadModelProjection.end).
+CHANGE_MARKS = {PRINCIPALS_CHANGED: PRINCIPAL_TABLES, COVERAGE_CHANGED: COVERAGE_TABLES}
 
 
 def single_read(engine: Engine) -> Connection:

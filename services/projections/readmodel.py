@@ -34,9 +34,11 @@ class ReadModelProjection:
         audit.record(b, event, notification.id)
 
     def end(self, b: Batch, last: int) -> None:
-        """After the batch is written: if it changed what principals are made of, say so (PrincipalCache)."""
-        if b.touched & rm.PRINCIPAL_TABLES:
-            t = rm.projection_tracking
-            moved = b.conn.execute(update(t).where(t.c.name == rm.PRINCIPALS_CHANGED).values(position=last))
-            if moved.rowcount == 0:
-                b.conn.execute(insert(t).values(name=rm.PRINCIPALS_CHANGED, position=last))
+        """After the batch is written: if it changed what principals (PrincipalCache) or coverage figures
+        (COVERAGE) are made of, say so by moving their tracking rows."""
+        t = rm.projection_tracking
+        for mark, tables in rm.CHANGE_MARKS.items():
+            if b.touched & tables:
+                moved = b.conn.execute(update(t).where(t.c.name == mark).values(position=last))
+                if moved.rowcount == 0:
+                    b.conn.execute(insert(t).values(name=mark, position=last))

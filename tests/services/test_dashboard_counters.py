@@ -92,3 +92,26 @@ def test_migration_0008_fills_the_counts_as_the_projection_keeps_them(store: str
         assert counts(c.engine) == kept
     finally:
         c.close()
+
+
+def test_coverage_figures_are_reused_until_people_training_or_acknowledgements_change(world: World) -> None:
+    w = world
+
+    def coverage_mark() -> int:
+        return rm.read_model_position(w.c.engine, rm.COVERAGE_CHANGED)
+
+    def board() -> dict[str, Any]:
+        return queries.school_dashboard(w.c.engine, w.principal("head"), w.school, w.c.clock.now(), w.c.today())
+
+    w.ready("alice", "bob")
+    before, mark = board(), coverage_mark()
+    w.application("carol")  # an application changes no person, role, training record or acknowledgement
+    assert coverage_mark() == mark
+    assert board()["pending_applications"] == before["pending_applications"] + 1
+    w.train("carol")
+    assert coverage_mark() > mark
+    after = board()
+    assert after["trained_people"] == before["trained_people"] + 1
+    assert after["training_coverage_pct"] > before["training_coverage_pct"]
+    w.acknowledge("carol")
+    assert board()["acknowledged_people"] == after["acknowledged_people"] + 1
