@@ -22,3 +22,18 @@ def test_foundation_bench_commands_only_prints_its_figures() -> None:
     assert http["load_generator"] in {"wrk", "httpx"}
     assert http["ratio_to_raw_append"] == round(http["requests_per_s"] / sqlite["raw_append_rate"]["events_per_s"], 3)
     assert set(doc["targets"]) == {"sqlite.http_command_ratio"}
+
+
+def test_foundation_bench_full_quick_run_times_dashboards_cached_and_after_each_command() -> None:
+    out = subprocess.run([sys.executable, "bench/foundation.py", "--quick", "--schools", "2", "--backend", "sqlite"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    sqlite = doc["backends"]["sqlite"]
+    dash = sqlite["graphql_trust_dashboard"]
+    assert dash["failures"] == 0 and dash["schools"] == 2
+    assert 0 < dash["p50_ms"] <= dash["p95_ms"]
+    assert 0 < dash["after_each_write"]["p50_ms"] <= dash["after_each_write"]["p95_ms"]
+    assert doc["targets"]["sqlite.trust_dashboard_p95_ms"]["value"] == max(dash["p95_ms"],
+                                                                          dash["after_each_write"]["p95_ms"])
+    assert sqlite["projection_catch_up"]["read_model"]["events_per_s"] > 0
