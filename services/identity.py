@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
@@ -85,21 +84,9 @@ class PrincipalCache:
     of four, never stale, and other commands (applications, incidents, ...) do not invalidate it."""
 
     def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._items: dict[tuple[object, ...], tuple[int, Principal | None]] = {}
-        self._lock = threading.Lock()
+        self._cache = rm.MarkedCache(rm.PRINCIPALS_CHANGED, size)
 
     def get(self, engine: Engine, key: tuple[object, ...], load: Callable[[], Principal | None],
             request_id: str | None) -> Principal | None:
-        position = rm.read_model_position(engine, rm.PRINCIPALS_CHANGED)
-        key = (str(engine.url), *key)
-        with self._lock:
-            hit = self._items.get(key)
-        if hit is not None and hit[0] == position:
-            return replace(hit[1], request_id=request_id) if hit[1] is not None else None
-        principal = load()
-        with self._lock:
-            if len(self._items) >= self.size:
-                self._items.clear()
-            self._items[key] = (position, principal)
-        return principal
+        principal = self._cache.get_or_compute(engine, key, load)
+        return replace(principal, request_id=request_id) if principal is not None else None

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
-import typing
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Engine, Text, and_, bindparam, case, cast, func, or_, select
@@ -323,39 +320,13 @@ def _mean(values: list[Any]) -> float | None:
     return round(sum(present) / len(present), 1) if present else None
 
 
-T = TypeVar("T")
-
-
-class DashboardCache:
-    """Dashboard figures change only when the read model moves on, or as time passes (ages, overdue flags). So a
-    result is reused while the position of the cache's tracking row (the whole read model, or a change mark such
-    as COVERAGE_CHANGED) and the caller's time bucket in the key are the same: one cheap query instead of a
-    dozen aggregate ones for the trust team refreshing the overview. Keyed per caller (visibility differs)."""
-
-    def __init__(self, mark: str = rm.READ_MODEL, size: int = 512) -> None:
-        self.mark = mark
-        self.size = size
-        self._items: dict[tuple[Any, ...], Any] = {}
-        self._lock = threading.Lock()
-
-    def get_or_compute(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        full = (*key, rm.read_model_position(engine, self.mark))
-        with self._lock:
-            hit = self._items.get(full)
-        if hit is not None:
-            return typing.cast(T, hit)
-        value = compute()
-        with self._lock:
-            if len(self._items) >= self.size:
-                self._items.clear()
-            self._items[full] = value
-        return value
-
-
-DASHBOARDS = DashboardCache()
+#: Dashboard figures change only when the read model moves on, or as time passes (ages, overdue flags): reused per
+#: caller (visibility differs) and minute while the read model stands still, one cheap query instead of a dozen
+#: aggregate ones for the trust team refreshing the overview.
+DASHBOARDS: rm.MarkedCache = rm.MarkedCache(rm.READ_MODEL, 512)
 #: Coverage figures per trust and set of schools, until people, roles, training or acknowledgements change or
 #: the day turns (training expires by the day): most commands (applications, messages, incidents) leave them.
-COVERAGE = DashboardCache(rm.COVERAGE_CHANGED)
+COVERAGE: rm.MarkedCache = rm.MarkedCache(rm.COVERAGE_CHANGED, 512)
 
 
 def _minute(now: datetime) -> datetime:

@@ -6,9 +6,10 @@ engine and Alembic applies this metadata (docs/decisions/0004-read-model-tables-
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from sqlalchemy import (
@@ -461,3 +462,33 @@ def read_model_position(engine: Engine, name: str = READ_MODEL) -> int:
     with single_read(engine) as conn:
         position = conn.execute(POSITION_OF, {"name": name}).scalar()
     return int(position or 0)
+
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+class MarkedCache:
+    """Answers computed from the read model, reused while the position of one tracking row stands still: the whole
+    read model (READ_MODEL) or a change mark that moves only when certain tables change (CHANGE_MARKS). One cheap
+    query per use instead of the computation, and never stale: the mark moves in the transaction that changes the
+    data. Keys are per database; callers put whatever else decides the answer (caller, time bucket) in the key."""
+
+    def __init__(self, mark: str, size: int) -> None:
+        self.mark = mark
+        self.size = size
+        self._items: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        full = (str(engine.url), *key, read_model_position(engine, self.mark))
+        with self._lock:
+            hit = self._items.get(full, _MISSING)
+        if hit is not _MISSING:
+            return cast(T, hit)
+        value = compute()
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[full] = value
+        return value
