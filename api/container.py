@@ -24,6 +24,7 @@ from infra.settings import Settings
 from infra.storage import LocalFileStore
 from infra.tokens import TokenService
 from infra.vault import CredentialVault
+from services import readmodel as rm
 from services.accounts import Accounts
 from services.applications import Applications
 from services.authorisation import Principal
@@ -117,8 +118,8 @@ class Container:
         for app in self.contexts:
             app.close()
         self.recorder.datastore.close() if hasattr(self.recorder, "datastore") else None
-        self.engine.dispose()
-        self.projection_engine.dispose()
+        rm.dispose(self.engine)
+        rm.dispose(self.projection_engine)
 
     def refresh_principal(self, principal: Principal) -> Principal:
         """The same caller re-read after a command that changed what they can see (e.g. a new school)."""

@@ -3,13 +3,16 @@ One URL serves both: an SQLite file (embedded default) or a PostgreSQL database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.sql import SQL, Identifier
 from sqlalchemy import Engine, create_engine, event, text
 
 EVENTS_TABLE = "socialgov_events"
@@ -52,6 +55,31 @@ class QuietPostgresRecorder(PostgresApplicationRecorder):
     def _notify_channel(self, curs: Any) -> None:
         pass
 
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every stored event of several aggregates in one statement (the library selects one aggregate per
+        statement, and a round trip costs more than the rows): by aggregate, oldest first."""
+        statement = SQL("SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+                        "ORDER BY originator_id, originator_version").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [list(originator_ids)], prepare=True)
+            return [StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                                topic=row["topic"], state=bytes(row["state"])) for row in curs.fetchall()]
+
+
+class EventsSQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, with several aggregates' events read in one statement."""
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        marks = ",".join("?" * len(originator_ids))  # our table name and "?" marks only:
+        statement = f"SELECT * FROM {self.events_table_name} WHERE originator_id IN ({marks}) "  # noqa: S608
+        statement += "ORDER BY originator_id, originator_version"
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [i.hex for i in originator_ids])
+            return [StoredEvent(originator_id=self.convert_originator_id(row["originator_id"]),
+                                originator_version=row["originator_version"], topic=row["topic"],
+                                state=row["state"]) for row in c.fetchall()]
+
 
 def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
     """The shared application recorder (events table + notification log) for every bounded context."""
@@ -61,7 +89,7 @@ def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         datastore = SQLiteDatastore(db_name=path, lock_timeout=SQLITE_TIMEOUT_S, pool_size=pool_size,
                                     max_overflow=pool_size, originator_id_type="uuid")
-        sqlite_recorder = SQLiteApplicationRecorder(datastore, events_table_name=EVENTS_TABLE)
+        sqlite_recorder = EventsSQLiteRecorder(datastore, events_table_name=EVENTS_TABLE)
         sqlite_recorder.create_table()
         return sqlite_recorder
     u = urlparse(url.replace("+psycopg", ""))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID, SafeUUID
 
 from eventsourcing.application import Application
@@ -17,6 +17,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
     Mapper,
+    StoredEvent,
     Transcoding,
 )
 
@@ -103,6 +104,13 @@ def build_mapper() -> Mapper[UUID]:
     return Mapper(transcoder=transcoder)
 
 
+@runtime_checkable
+class ReadsManyAggregates(Protocol):
+    """A recorder that reads several aggregates' events in one statement (infra/database.py's recorders)."""
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> Sequence[StoredEvent]: ...
+
+
 class ContextApplication(Application[UUID]):
     """One bounded context's command side, on the shared recorder."""
 
@@ -122,7 +130,21 @@ class ContextApplication(Application[UUID]):
         return build_mapper()
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        events = list(self.events.get(aggregate_id))
+        return self._replay(cls, aggregate_id, list(self.events.get(aggregate_id)))
+
+    def load_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, A | None]:
+        """Several aggregates; in one statement where the recorder can (one round trip, not one per aggregate)."""
+        recorder = self._shared_recorder
+        if len(ids) < 2 or not isinstance(recorder, ReadsManyAggregates):
+            return {i: self.load(cls, i) for i in ids}
+        events: dict[UUID, list[Any]] = {i: [] for i in ids}
+        for stored in recorder.select_events_of(ids):
+            oid = stored.originator_id
+            events[oid if isinstance(oid, UUID) else UUID(str(oid))].append(self.mapper.to_domain_event(stored))
+        return {i: self._replay(cls, i, events[i]) for i in ids}
+
+    @staticmethod
+    def _replay(cls: type[A], aggregate_id: UUID, events: list[Any]) -> A | None:
         if not events:
             return None
         aggregate = cls(aggregate_id)
@@ -131,9 +153,6 @@ class ContextApplication(Application[UUID]):
                 raise TypeError(f"unexpected stored event {type(event)!r}")
             aggregate._mutate(event)
         return aggregate
-
-    def load_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, A | None]:
-        return {i: self.load(cls, i) for i in ids}
 
     def commit(self, *aggregates: Aggregate, project: bool = True) -> int:
         """Saves the pending events of all given aggregates atomically; returns the last notification id.

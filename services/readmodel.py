@@ -7,6 +7,7 @@ engine and Alembic applies this metadata (docs/decisions/0004-read-model-tables-
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     bindparam,
+    create_engine,
     select,
     true,
 )
@@ -432,13 +434,39 @@ COVERAGE_CHANGED = "directory.coverage"
 CHANGE_MARKS = {PRINCIPALS_CHANGED: PRINCIPAL_TABLES, COVERAGE_CHANGED: COVERAGE_TABLES}
 
 
+#: Per engine, a second engine whose connections stay in autocommit mode (PostgreSQL only).
+_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_AUTOCOMMIT_LOCK = threading.Lock()
+
+
+def _autocommit_engine(engine: Engine) -> Engine:
+    found = _AUTOCOMMIT.get(engine)
+    if found is None:
+        with _AUTOCOMMIT_LOCK:
+            found = _AUTOCOMMIT.get(engine)
+            if found is None:
+                size = getattr(engine.pool, "size", lambda: 5)()
+                found = _AUTOCOMMIT[engine] = create_engine(
+                    engine.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, pool_size=size,
+                    max_overflow=size)
+    return found
+
+
+def dispose(engine: Engine) -> None:
+    """Closes the engine's pooled connections, and those of its autocommit companion."""
+    companion = _AUTOCOMMIT.pop(engine, None)
+    if companion is not None:
+        companion.dispose()
+    engine.dispose()
+
+
 def single_read(engine: Engine) -> Connection:
-    """A connection for a read that is one statement. On PostgreSQL in autocommit mode, so the driver sends no
-    BEGIN before it and no ROLLBACK after it (two round trips fewer); one statement is one snapshot anyway, and
-    the isolation level goes back to the default when the connection returns to the pool. On SQLite the driver
-    begins no transaction for a read, so switching modes would only cost (two PRAGMAs per read)."""
-    conn = engine.connect()
-    return conn if engine.dialect.name == "sqlite" else conn.execution_options(isolation_level="AUTOCOMMIT")
+    """A connection for a read that is one statement. On PostgreSQL from a companion pool whose connections stay
+    in autocommit mode, so the driver sends no BEGIN before the statement and no ROLLBACK after it, and nothing
+    switches the connection's mode on the way out of the pool and back (that switching cost more CPU than the
+    statement; docs/decisions/0025). One statement is one snapshot anyway. On SQLite the driver begins no
+    transaction for a read, so the engine's own connections serve."""
+    return engine.connect() if engine.dialect.name == "sqlite" else _autocommit_engine(engine).connect()
 
 
 #: Above this many schools, dashboard aggregates filter by trust only and the caller keeps the schools it asked

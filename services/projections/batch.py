@@ -16,6 +16,18 @@ from services import readmodel as rm
 
 COPY_THRESHOLD = 50
 _INSERTS: dict[Table, Any] = {}  # one insert() per table, built once
+_COUNTERS: dict[tuple[str, Table], Any] = {}  # one upsert per dialect and counter table, built once
+
+
+def _add_to_counter(dialect: str, table: Table) -> Any:
+    """INSERT the counter row, or add its n to the row already there."""
+    found = _COUNTERS.get((dialect, table))
+    if found is None:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        keys = [c.name for c in table.primary_key.columns]
+        found = _COUNTERS.setdefault((dialect, table), statement.on_conflict_do_update(
+            index_elements=keys, set_={"n": table.c.n + statement.excluded.n}))
+    return found
 
 
 class Batch:
@@ -62,14 +74,10 @@ class Batch:
         counts[k] = counts.get(k, 0) + delta
 
     def _flush_counts(self) -> None:
-        upsert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
         for table, counts in self._counts.items():
             rows = [dict(k) | {"n": n} for k, n in counts.items()]  # zeros too: a rebuild leaves the same rows
             if rows:
-                statement = upsert(table)
-                keys = [c.name for c in table.primary_key.columns]
-                self.conn.execute(statement.on_conflict_do_update(index_elements=keys,
-                                                                  set_={"n": table.c.n + statement.excluded.n}), rows)
+                self.conn.execute(_add_to_counter(self.conn.dialect.name, table), rows)
         self._counts.clear()
 
     def row(self, table: Table, pk: Any) -> dict[str, Any] | None:
