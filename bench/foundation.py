@@ -65,13 +65,15 @@ def ms_percentiles(seconds: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.50), "p95_ms": at(0.95), "max_ms": at(1.0)}
 
 
-def fresh_database(backend: str, tmp: Path) -> str:
+def fresh_database(backend: str, tmp: Path, name: str = "socialgov_bench") -> str:
+    """An empty store: an SQLite file under tmp, or the PostgreSQL database `name`, dropped and created again
+    (each bench script has its own name, so two running at once do not drop each other's)."""
     if backend == "sqlite":
         return f"sqlite:///{tmp / 'socialgov.db'}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS socialgov_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE socialgov_bench")
-    return PG_URL
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
 
 
 def code_version() -> dict[str, Any]:

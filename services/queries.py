@@ -264,11 +264,9 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
                                        lambda: _coverage(engine, trust_id, school_ids, today))
     for school_id, (people, trained, acknowledged) in coverage.items():
         figures[school_id].update(people=people, trained_people=trained, acknowledged_people=acknowledged)
-    for school_id, extra in _account_figures(engine, trust_id, school_ids, today, now).items():
-        figures[school_id].update(extra)
-    for school_id, extra in _incident_figures(engine, trust_id, school_ids, now).items():
-        figures[school_id].update(extra)
-    for school_id, extra in inbox_figures(engine, trust_id, school_ids, now).items():
+    others = FIGURES.get_or_compute(engine, ("figures", trust_id, tuple(school_ids), _minute(now), today),
+                                    lambda: _other_figures(engine, trust_id, school_ids, today, now))
+    for school_id, extra in others:
         figures[school_id].update(extra)
     for school_id in school_ids:
         figures[school_id].update({k: v for k, v in _account_figures_empty().items()
@@ -279,6 +277,14 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
         f["training_coverage_pct"] = round(100 * f["trained_people"] / people, 1) if people else None
         f["acknowledgement_coverage_pct"] = round(100 * f["acknowledged_people"] / people, 1) if people else None
     return figures
+
+
+def _other_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: date,
+                   now: datetime) -> list[tuple[UUID, Row]]:
+    """Accounts, incidents and inbox per school, in the order they are merged."""
+    return [*_account_figures(engine, trust_id, school_ids, today, now).items(),
+            *_incident_figures(engine, trust_id, school_ids, now).items(),
+            *inbox_figures(engine, trust_id, school_ids, now).items()]
 
 
 def _coverage(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: date) -> dict[UUID, tuple[int, int, int]]:
@@ -327,6 +333,9 @@ DASHBOARDS: rm.MarkedCache = rm.MarkedCache(rm.READ_MODEL, 512)
 #: Coverage figures per trust and set of schools, until people, roles, training or acknowledgements change or
 #: the day turns (training expires by the day): most commands (applications, messages, incidents) leave them.
 COVERAGE: rm.MarkedCache = rm.MarkedCache(rm.COVERAGE_CHANGED, 512)
+#: Account, incident and inbox figures per trust, set of schools and minute (ages and overdue flags), until a
+#: projected table other than the applications' or the audit trail's changes.
+FIGURES: rm.MarkedCache = rm.MarkedCache(rm.FIGURES_CHANGED, 512)
 
 
 def _minute(now: datetime) -> datetime:

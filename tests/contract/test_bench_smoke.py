@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -37,3 +39,15 @@ def test_foundation_bench_full_quick_run_times_dashboards_cached_and_after_each_
     assert doc["targets"]["sqlite.trust_dashboard_p95_ms"]["value"] == max(dash["p95_ms"],
                                                                           dash["after_each_write"]["p95_ms"])
     assert sqlite["projection_catch_up"]["read_model"]["events_per_s"] > 0
+
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_command_cost_loop_runs_the_command_path(store: str) -> None:
+    """bench/command_cost.py's loop (what valgrind and strace count) runs the real command path: each iteration
+    submits an application and reads it back."""
+    out = subprocess.run([sys.executable, "bench/command_cost.py", "--loop", "3", "--backend", store],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    assert doc["iterations"] == 3 and doc["applications"] == 3 + 5 and doc["cpu_ms_per_command"] > 0

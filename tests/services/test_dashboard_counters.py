@@ -115,3 +115,46 @@ def test_coverage_figures_are_reused_until_people_training_or_acknowledgements_c
     assert after["training_coverage_pct"] > before["training_coverage_pct"]
     w.acknowledge("carol")
     assert board()["acknowledged_people"] == after["acknowledged_people"] + 1
+
+
+def test_account_incident_and_inbox_figures_are_reused_until_a_table_they_read_changes(world: World) -> None:
+    w = world
+
+    def figures_mark() -> int:
+        return rm.read_model_position(w.c.engine, rm.FIGURES_CHANGED)
+
+    def board() -> dict[str, Any]:
+        return queries.school_dashboard(w.c.engine, w.principal("head"), w.school, w.c.clock.now(), w.c.today())
+
+    w.ready("alice", "bob")
+    before, mark = board(), figures_mark()
+    w.application("carol")  # applications and the audit trail are not among the tables those figures read
+    assert figures_mark() == mark
+    assert board()["pending_applications"] == before["pending_applications"] + 1
+    w.account()  # an approved application turned into an account: the accounts tables change
+    assert figures_mark() > mark
+    assert board()["active_accounts"] == before["active_accounts"] + 1
+
+
+def test_the_figures_mark_covers_every_table_those_figures_read(world: World) -> None:
+    """The cached account, incident and inbox figures would go stale if they read a table whose changes do not
+    move their mark: every table named in their statements must be in FIGURES_TABLES."""
+    from sqlalchemy import event
+    from sqlalchemy.sql.util import find_tables
+
+    seen: set[str] = set()
+
+    def record(conn: Any, clause: Any, *args: Any) -> None:
+        seen.update(t.name for t in find_tables(clause, check_columns=True, include_aliases=True,
+                                                include_joins=True, include_selects=True, include_crud=True)
+                    if hasattr(t, "name") and t.name.startswith("rm_"))
+
+    w = world
+    w.account()
+    event.listen(w.c.engine, "before_execute", record)
+    try:
+        queries._other_figures(w.c.engine, w.trust_id, [w.school, w.other_school], w.c.today(), w.c.clock.now())
+    finally:
+        event.remove(w.c.engine, "before_execute", record)
+    assert {"rm_accounts", "rm_incidents", "rm_interactions", "rm_training_records"} <= seen  # subqueries too
+    assert seen <= rm.FIGURES_TABLES, seen - rm.FIGURES_TABLES

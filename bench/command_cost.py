@@ -1,0 +1,129 @@
+"""What one command costs the web process, counted rather than timed: the VM's timings swing by ±20% from run to
+run, but instruction counts (valgrind's callgrind) and system calls (strace) repeat.
+
+One iteration is what a submit-application request does past the HTTP layer, on one thread: verify the bearer
+token, the cached principal's position check, submit (runners, event insert, read-your-writes projection round)
+and the read-back. Each tool runs the loop twice (20 and 60 iterations), and the difference divided by 40 is
+the cost of one iteration, without start-up. Prints JSON. Needs valgrind and strace (Debian packages); without
+them it prints the CPU time per iteration only.
+
+    python bench/command_cost.py [--backend postgres|sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+WARM, FEW, MANY = 5, 20, 60
+
+
+def loop(backend: str, n: int) -> tuple[float, int]:
+    """Runs the iteration n times after a warm-up; returns CPU seconds per iteration and how many applications
+    the school then has."""
+    from foundation import APPLICATION, fresh_database, small_school
+
+    from api.container import Container
+    from domain.application import BusinessCase
+    from infra.settings import Settings
+    from services import queries
+    from services.identity import PrincipalCache, principal_for_person
+
+    with tempfile.TemporaryDirectory(prefix="socialgov-cost-") as tmp:
+        url = fresh_database(backend, Path(tmp), "socialgov_bench_cost")
+        c = Container(Settings(database_url=url, log_level="WARNING"))
+        try:
+            school, staff = small_school(c, 2)
+            case = BusinessCase(APPLICATION["aim"], APPLICATION["audience"], APPLICATION["promotion"],
+                                (staff[0], staff[1]), "open", "facebook", "Cost")
+            cache, token = PrincipalCache(), c.tokens.issue(staff[0], auth_method="bench")
+
+            def one() -> None:
+                claims = c.tokens.verify(token)
+                principal = cache.get(c.engine, ("person", claims.subject, "bench"),
+                                      lambda: principal_for_person(c.engine, staff[0], "bench"), None)
+                assert principal is not None
+                queries.get_application(c.engine, principal, c.applications.submit(principal, school, case))
+
+            for _ in range(WARM):
+                one()
+            t0 = time.process_time()
+            for _ in range(n):
+                one()
+            cpu = (time.process_time() - t0) / max(n, 1)
+            admin = principal_for_person(c.engine, staff[0], "bench")
+            assert admin is not None
+            return cpu, len(queries.list_applications(c.engine, admin, school, None, 100, None).items)
+        finally:
+            c.close()
+
+
+def instructions(backend: str) -> float | None:
+    if not shutil.which("valgrind"):
+        return None
+    totals = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (FEW, MANY):
+            log = Path(tmp) / f"cg-{n}.log"
+            subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg-{n}.out",
+                            f"--log-file={log}", sys.executable, __file__, "--backend", backend, "--loop", str(n)],
+                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            found = re.search(r"Collected : (\d+)", log.read_text())
+            assert found is not None, log.read_text()[-500:]
+            totals.append(int(found.group(1)))
+    return (totals[1] - totals[0]) / (MANY - FEW)
+
+
+def syscalls(backend: str) -> dict[str, float] | None:
+    if not shutil.which("strace"):
+        return None
+    counts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (FEW, MANY):
+            out = Path(tmp) / f"sc-{n}.txt"
+            subprocess.run(["strace", "-f", "-c", "-o", str(out), sys.executable, __file__, "--backend", backend,
+                            "--loop", str(n)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            table: dict[str, int] = {}
+            for line in out.read_text().splitlines():
+                m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
+                if m and m.group(2) != "total":
+                    table[m.group(2)] = int(m.group(1))
+            counts.append(table)
+    per = {k: (counts[1].get(k, 0) - counts[0].get(k, 0)) / (MANY - FEW) for k in counts[1]}
+    top = dict(sorted(((k, round(v, 1)) for k, v in per.items() if v >= 0.5), key=lambda kv: -kv[1]))
+    return {"total": round(sum(per.values()), 1), **top}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    ap.add_argument("--loop", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.loop is not None:
+        cpu, applications = loop(args.backend, args.loop)
+        print(json.dumps({"iterations": args.loop, "applications": applications,
+                          "cpu_ms_per_command": round(1000 * cpu, 3)}))
+        return
+    from foundation import code_version
+
+    result = {"bench": "command_cost", "backend": args.backend, "code": code_version(),
+              "cpu_ms_per_command": round(1000 * loop(args.backend, 200)[0], 3)}
+    ins = instructions(args.backend)
+    result["instructions_per_command"] = None if ins is None else round(ins)
+    result["syscalls_per_command"] = syscalls(args.backend)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
