@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,19 +70,28 @@ def loop(backend: str, n: int) -> tuple[float, int]:
             c.close()
 
 
+def under(tool: Callable[[Path], list[str]], backend: str) -> list[str]:
+    """Runs the loop of FEW, then of MANY iterations, under a counting tool that writes to the path it is given;
+    returns what the tool wrote each time."""
+    outputs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (FEW, MANY):
+            out = Path(tmp) / f"count-{n}.txt"
+            subprocess.run([*tool(out), sys.executable, __file__, "--backend", backend, "--loop", str(n)],
+                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            outputs.append(out.read_text())
+    return outputs
+
+
 def instructions(backend: str) -> float | None:
     if not shutil.which("valgrind"):
         return None
     totals = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in (FEW, MANY):
-            log = Path(tmp) / f"cg-{n}.log"
-            subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg-{n}.out",
-                            f"--log-file={log}", sys.executable, __file__, "--backend", backend, "--loop", str(n)],
-                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            found = re.search(r"Collected : (\d+)", log.read_text())
-            assert found is not None, log.read_text()[-500:]
-            totals.append(int(found.group(1)))
+    for log in under(lambda out: ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.cg",
+                                  f"--log-file={out}"], backend):
+        found = re.search(r"Collected : (\d+)", log)
+        assert found is not None, log[-500:]
+        totals.append(int(found.group(1)))
     return (totals[1] - totals[0]) / (MANY - FEW)
 
 
@@ -89,17 +99,13 @@ def syscalls(backend: str) -> dict[str, float] | None:
     if not shutil.which("strace"):
         return None
     counts = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in (FEW, MANY):
-            out = Path(tmp) / f"sc-{n}.txt"
-            subprocess.run(["strace", "-f", "-c", "-o", str(out), sys.executable, __file__, "--backend", backend,
-                            "--loop", str(n)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            table: dict[str, int] = {}
-            for line in out.read_text().splitlines():
-                m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
-                if m and m.group(2) != "total":
-                    table[m.group(2)] = int(m.group(1))
-            counts.append(table)
+    for text in under(lambda out: ["strace", "-f", "-c", "-o", str(out)], backend):
+        table: dict[str, int] = {}
+        for line in text.splitlines():
+            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
+            if m and m.group(2) != "total":
+                table[m.group(2)] = int(m.group(1))
+        counts.append(table)
     per = {k: (counts[1].get(k, 0) - counts[0].get(k, 0)) / (MANY - FEW) for k in counts[1]}
     top = dict(sorted(((k, round(v, 1)) for k, v in per.items() if v >= 0.5), key=lambda kv: -kv[1]))
     return {"total": round(sum(per.values()), 1), **top}

@@ -94,6 +94,10 @@ def test_migration_0008_fills_the_counts_as_the_projection_keeps_them(store: str
         c.close()
 
 
+def school_board(w: World) -> dict[str, Any]:
+    return queries.school_dashboard(w.c.engine, w.principal("head"), w.school, w.c.clock.now(), w.c.today())
+
+
 def test_coverage_figures_are_reused_until_people_training_or_acknowledgements_change(world: World) -> None:
     w = world
 
@@ -101,7 +105,7 @@ def test_coverage_figures_are_reused_until_people_training_or_acknowledgements_c
         return rm.read_model_position(w.c.engine, rm.COVERAGE_CHANGED)
 
     def board() -> dict[str, Any]:
-        return queries.school_dashboard(w.c.engine, w.principal("head"), w.school, w.c.clock.now(), w.c.today())
+        return school_board(w)
 
     w.ready("alice", "bob")
     before, mark = board(), coverage_mark()
@@ -123,17 +127,14 @@ def test_account_incident_and_inbox_figures_are_reused_until_a_table_they_read_c
     def figures_mark() -> int:
         return rm.read_model_position(w.c.engine, rm.FIGURES_CHANGED)
 
-    def board() -> dict[str, Any]:
-        return queries.school_dashboard(w.c.engine, w.principal("head"), w.school, w.c.clock.now(), w.c.today())
-
     w.ready("alice", "bob")
-    before, mark = board(), figures_mark()
+    before, mark = school_board(w), figures_mark()
     w.application("carol")  # applications and the audit trail are not among the tables those figures read
     assert figures_mark() == mark
-    assert board()["pending_applications"] == before["pending_applications"] + 1
+    assert school_board(w)["pending_applications"] == before["pending_applications"] + 1
     w.account()  # an approved application turned into an account: the accounts tables change
     assert figures_mark() > mark
-    assert board()["active_accounts"] == before["active_accounts"] + 1
+    assert school_board(w)["active_accounts"] == before["active_accounts"] + 1
 
 
 def test_the_figures_mark_covers_every_table_those_figures_read(world: World) -> None:
