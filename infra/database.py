@@ -9,9 +9,11 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+import psycopg
+from eventsourcing.persistence import ApplicationRecorder, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 from sqlalchemy import Engine, create_engine, event, text
 
@@ -44,16 +46,65 @@ def make_engine(url: str, pool_size: int = 10, durable_commits: bool = True) -> 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     connect_args = {} if durable_commits else {"options": "-c synchronous_commit=off"}
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
+    # An executemany INSERT (a projection batch's rows of one table) as one multi-row INSERT per 1,000 rows,
+    # rather than psycopg's pipelined executemany, whose round trips and syncs cost more (decision 0027).
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 class QuietPostgresRecorder(PostgresApplicationRecorder):
-    """The library's recorder without its NOTIFY on every insert: it exists for the library's LISTEN-based
-    subscriptions, which we do not use (our projections pull; docs/decisions/0003), and a NOTIFY makes every
-    committing writer queue on PostgreSQL's notification lock."""
+    """The library's recorder, with events inserted by one statement: a call of our function
+    `socialgov_insert_events`, in autocommit. It takes the library's table lock, inserts, returns the
+    notification ids, and its transaction commits at the end of the statement. The library's insert is a
+    pipeline of several statements, a sync and a COMMIT, which cost the web process more than the insert itself
+    (docs/decisions/0027-one-statement-event-insert.md).
 
-    def _notify_channel(self, curs: Any) -> None:
-        pass
+    It sends no NOTIFY, as the library does on every insert: that feeds the library's LISTEN-based
+    subscriptions, which we do not use (our projections pull; docs/decisions/0003), and it makes every committing
+    writer queue on PostgreSQL's notification lock."""
+
+    INSERT_FUNCTION = "socialgov_insert_events"
+
+    def __init__(self, datastore: PostgresDatastore, events_table_name: str) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema, function = Identifier(datastore.schema), Identifier(self.INSERT_FUNCTION)
+        table, id_type = Identifier(self.events_table_name), Identifier(datastore.originator_id_type)
+        # The library's own insert, as one function: the same lock (so ids become visible in id order, which
+        # the projections rely on), the same lock timeout, no NOTIFY.
+        self._create_insert_function = SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}("
+            "ids {id_type}[], versions bigint[], topics text[], states bytea[]) "
+            "RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ BEGIN "
+            "PERFORM set_config('lock_timeout', {timeout}, true); "
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+            "RETURN QUERY INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
+            "END $body$").format(schema=schema, function=function, id_type=id_type, table=table,
+                                 timeout=f"{datastore.lock_timeout}s")
+        self._call_insert_function = SQL(
+            "SELECT n FROM {schema}.{function}(%b, %b::bigint[], %b::text[], %b::bytea[]) AS n").format(
+            schema=schema, function=function)
+
+    def create_table(self) -> None:
+        """The library's tables, types and functions, then ours; one process at a time, since web processes
+        start together and two concurrent CREATE OR REPLACE FUNCTION fail with 'tuple concurrently updated'."""
+        params = {k: v for k, v in self.datastore.pool.kwargs.items() if k != "row_factory"}
+        with psycopg.connect(autocommit=True, **params) as lock:
+            lock.execute("SELECT pg_advisory_lock(hashtext(%s))", [self.INSERT_FUNCTION])
+            super().create_table()  # released with the connection, whatever happens here
+            with self.datastore.transaction(commit=True) as curs:
+                curs.execute(self._create_insert_function)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert_events
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        params = ([e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
+                  [e.topic for e in stored_events], [e.state for e in stored_events])
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._call_insert_function, params, prepare=True)
+            return [int(row["n"]) for row in curs.fetchall()]
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every stored event of several aggregates in one statement (the library selects one aggregate per

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from sqlalchemy import event
 
 from api.container import Container
 from domain.application import AccountApplication, BusinessCase
@@ -73,6 +74,31 @@ def test_concurrent_commands_share_one_insert_and_each_reads_its_own_write(world
         assert row["applicant_id"] in (w.people[name], str(w.people[name]))
     assert len({app_id for app_id, _ in results}) == len(applicants)
     assert verify_chain(w.c.engine, w.c.recorder).ok
+
+
+def test_a_batchs_rows_of_one_table_are_written_by_one_statement(world: World) -> None:
+    """The projection writes a batch's new rows of one table with one statement: on PostgreSQL a multi-row
+    INSERT, not psycopg's pipelined executemany (decision 0027); on SQLite the driver's executemany."""
+    w = world
+    principals = {n: w.principal(n) for n in ("alice", "bob", "carol")}
+    seen: list[tuple[str, bool]] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        if statement.startswith("INSERT INTO rm_applications "):
+            seen.append((statement, executemany))
+
+    event.listen(w.c.projection_engine, "before_cursor_execute", listen)
+    try:
+        results = _queued_together(w, [lambda p=p: w.c.applications.submit(p, w.school, _case(w, "alice", "bob"))
+                                       for p in principals.values()])
+    finally:
+        event.remove(w.c.projection_engine, "before_cursor_execute", listen)
+    assert all(isinstance(r, UUID) for r in results)
+    [(statement, executemany)] = seen  # one statement for the three applications (executemany: SQLAlchemy's view)
+    if w.c.projection_engine.dialect.name == "postgresql":
+        assert "%(id__2)s" in statement and "%(id__3)s" not in statement  # three rows in one VALUES list
+    else:
+        assert executemany and "VALUES (?, " in statement
 
 
 def test_a_conflict_in_a_batch_fails_only_the_command_that_caused_it(world: World) -> None:
