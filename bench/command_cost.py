@@ -109,7 +109,7 @@ def syscalls(backend: str) -> dict[str, float] | None:
     per = {k: (counts[1].get(k, 0) - counts[0].get(k, 0)) / (MANY - FEW) for k in counts[1]}
     top = dict(sorted(((k, round(v, 1)) for k, v in per.items() if v >= 0.5), key=lambda kv: -kv[1]))
     # futex calls come from threads waking each other (the pools' workers), and their count swings from run to
-    # run of the same code (2.5 to 37 per command seen), so a total without them is the figure to compare.
+    # run of the same code (2.5 to 51 per command seen), so a total without them is the figure to compare.
     return {"total": round(sum(per.values()), 1),
             "total_without_futex": round(sum(v for k, v in per.items() if k != "futex"), 1), **top}
 
