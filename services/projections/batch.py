@@ -5,11 +5,15 @@ batch of events costs a handful of round trips instead of several per event, wit
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import JSON, Connection, Executable, Result, Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import UpdateBase
 
 from services import readmodel as rm
@@ -17,6 +21,9 @@ from services import readmodel as rm
 COPY_THRESHOLD = 50
 _INSERTS: dict[Table, Any] = {}  # one insert() per table, built once
 _COUNTERS: dict[tuple[str, Table], Any] = {}  # one upsert per dialect and counter table, built once
+_JSON_COLUMNS: dict[Table, frozenset[str]] = {}
+_PROCESSORS: dict[tuple[Dialect, Table], dict[str, Callable[[Any], Any]]] = {}
+_MULTI_ROW: dict[tuple[str, tuple[str, ...], int, str], sql.Composed] = {}
 
 
 def _add_to_counter(dialect: str, table: Table) -> Any:
@@ -30,9 +37,65 @@ def _add_to_counter(dialect: str, table: Table) -> Any:
     return found
 
 
-class Batch:
+class Script:
+    """PostgreSQL: a projection round's writes, rendered with their values by psycopg's client-side binding
+    (`ClientCursor.mogrify`, which quotes and escapes as the server expects) and sent as one multi-statement
+    query when a result is needed or the round ends: one round trip instead of one per statement, while the
+    round holds the tracking rows' lock (docs/decisions/0028-projection-round-in-one-round-trip.md)."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._driver = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
+        self._render = psycopg.ClientCursor(self._driver).mogrify
+        self._parts: list[str] = []
+        #: How many times the script was sent, and how many statements it carried in all.
+        self.sends = self.statements = 0
+
+    def add(self, statement: sql.Composed, params: list[Any]) -> None:
+        self._parts.append(self._render(statement, params))
+
+    def run(self) -> None:
+        if self._parts:
+            parts, self._parts = self._parts, []
+            self.sends, self.statements = self.sends + 1, self.statements + len(parts)
+            script = ";\n".join(parts)
+            with self._driver.cursor() as cursor:
+                cursor.execute(script)  # no parameters: the simple protocol, which allows several statements
+
+
+def _json_columns(table: Table) -> frozenset[str]:
+    """The table's JSON columns, whose values are written as JSON text (as SQLAlchemy's JSON type does)."""
+    found = _JSON_COLUMNS.get(table)
+    if found is None:
+        found = _JSON_COLUMNS.setdefault(table, frozenset(c.name for c in table.columns if isinstance(c.type, JSON)))
+    return found
+
+
+def _multi_row_insert(table: str, columns: tuple[str, ...], rows: int, tail: str) -> sql.Composed:
+    """INSERT INTO "table" ("a", "b") VALUES (%s, %s), (%s, %s)… with `tail` (ON CONFLICT …), built once per shape."""
+    key = (table, columns, rows, tail)
+    found = _MULTI_ROW.get(key)
+    if found is None:
+        one = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * len(columns)))
+        found = _MULTI_ROW.setdefault(key, sql.SQL("INSERT INTO {} ({}) VALUES {}{}").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join([one] * rows), sql.SQL(tail)))  # tail: our own text, no input
+    return found
+
+
+def _bind_processors(dialect: Dialect, table: Table) -> dict[str, Callable[[Any], Any]]:
+    """The table's columns whose type processes a value before it is sent, with their processor."""
+    found = _PROCESSORS.get((dialect, table))
+    if found is None:
+        processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
+        found = _PROCESSORS.setdefault((dialect, table), {k: p for k, p in processors.items() if p is not None})
+    return found
+
+
+class Batch:
+    def __init__(self, conn: Connection, script: Script | None = None) -> None:
+        self.conn = conn
+        self.script = script
         self._rows: dict[Table, list[dict[str, Any]]] = {}
         self._by_pk: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
         #: Names of the tables this batch wrote to (inserted, updated or deleted rows).
@@ -62,6 +125,7 @@ class Batch:
             self._by_pk[key].update(values)
             return
         [column] = table.primary_key.columns
+        self.sync()
         self.conn.execute(update(table).where(column == pk).values(**values))  # not queued: order does not matter
 
     def count(self, table: Table, delta: int, **key: Any) -> None:
@@ -76,9 +140,28 @@ class Batch:
     def _flush_counts(self) -> None:
         for table, counts in self._counts.items():
             rows = [dict(k) | {"n": n} for k, n in counts.items()]  # zeros too: a rebuild leaves the same rows
-            if rows:
+            if rows and self.script is not None:
+                keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)  # our table's own names
+                self._script_insert(table, rows, f' ON CONFLICT ({keys}) DO UPDATE SET "n" = "{table.name}"."n" '
+                                                 '+ EXCLUDED."n"')
+            elif rows:
                 self.conn.execute(_add_to_counter(self.conn.dialect.name, table), rows)
         self._counts.clear()
+
+    def _script_insert(self, table: Table, rows: list[dict[str, Any]], tail: str = "") -> None:
+        """Queues a multi-row INSERT on the script, each value first passed through its column type's bind
+        processing (JSON, UTC datetimes), as SQLAlchemy would."""
+        assert self.script is not None
+        columns = tuple(rows[0])
+        processors = _bind_processors(self.conn.dialect, table)
+        steps = [(c, processors.get(c)) for c in columns]
+        values = [row[c] if p is None or row[c] is None else p(row[c]) for row in rows for c, p in steps]
+        self.script.add(_multi_row_insert(table.name, columns, len(rows), tail), values)
+
+    def sync(self) -> None:
+        """Sends what the script holds, before a statement whose result or order depends on it."""
+        if self.script is not None:
+            self.script.run()
 
     def row(self, table: Table, pk: Any) -> dict[str, Any] | None:
         """A queued row (to read back what this batch wrote), or None."""
@@ -87,7 +170,7 @@ class Batch:
     def _copy(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """PostgreSQL's COPY for big batches (rebuilds, catch-up after an import): one stream, no per-row SQL."""
         columns = list(rows[0])
-        json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+        json_columns = _json_columns(table)
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         names = ", ".join(f'"{c}"' for c in columns)
         with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
@@ -99,6 +182,7 @@ class Batch:
         if isinstance(statement, UpdateBase):
             self.touched.add(str(getattr(statement.table, "name", "")))
         self.flush()
+        self.sync()
         return self.conn.execute(statement)
 
     def flush(self) -> None:
@@ -108,7 +192,10 @@ class Batch:
                 shapes.setdefault(tuple(row), []).append(row)  # rows from one handler share a key order
             for same in shapes.values():
                 if self.conn.dialect.name == "postgresql" and len(same) >= COPY_THRESHOLD:
+                    self.sync()
                     self._copy(table, same)
+                elif self.script is not None:
+                    self._script_insert(table, same)
                 else:
                     statement = _INSERTS.get(table)
                     if statement is None:

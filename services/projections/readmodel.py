@@ -39,6 +39,7 @@ class ReadModelProjection:
         t = rm.projection_tracking
         for mark, tables in rm.CHANGE_MARKS.items():
             if b.touched & tables:
+                b.sync()  # the batch's rows first: the mark moves in their transaction, and after them
                 moved = b.conn.execute(update(t).where(t.c.name == mark).values(position=last))
                 if moved.rowcount == 0:
                     b.conn.execute(insert(t).values(name=mark, position=last))
