@@ -23,7 +23,7 @@ _INSERTS: dict[Table, Any] = {}  # one insert() per table, built once
 _COUNTERS: dict[tuple[str, Table], Any] = {}  # one upsert per dialect and counter table, built once
 _JSON_COLUMNS: dict[Table, frozenset[str]] = {}
 _PROCESSORS: dict[tuple[Dialect, Table], dict[str, Callable[[Any], Any]]] = {}
-_MULTI_ROW: dict[tuple[str, tuple[str, ...], int, str], sql.Composed] = {}
+_MULTI_ROW: dict[tuple[str, tuple[str, ...], int, str], str] = {}
 
 
 def _add_to_counter(dialect: str, table: Table) -> Any:
@@ -51,7 +51,8 @@ class Script:
         #: How many times the script was sent, and how many statements it carried in all.
         self.sends = self.statements = 0
 
-    def add(self, statement: sql.Composed, params: list[Any]) -> None:
+    def add(self, statement: str, params: list[Any]) -> None:
+        """Queues a statement (quoted already: built with psycopg.sql) with its values."""
         self._parts.append(self._render(statement, params))
 
     def run(self) -> None:
@@ -71,15 +72,16 @@ def _json_columns(table: Table) -> frozenset[str]:
     return found
 
 
-def _multi_row_insert(table: str, columns: tuple[str, ...], rows: int, tail: str) -> sql.Composed:
-    """INSERT INTO "table" ("a", "b") VALUES (%s, %s), (%s, %s)… with `tail` (ON CONFLICT …), built once per shape."""
+def _multi_row_insert(table: str, columns: tuple[str, ...], rows: int, tail: str) -> str:
+    """INSERT INTO "table" ("a", "b") VALUES (%s, %s), (%s, %s)… with `tail` (ON CONFLICT …), built and quoted
+    once per shape."""
     key = (table, columns, rows, tail)
     found = _MULTI_ROW.get(key)
     if found is None:
         one = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * len(columns)))
         found = _MULTI_ROW.setdefault(key, sql.SQL("INSERT INTO {} ({}) VALUES {}{}").format(
             sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-            sql.SQL(", ").join([one] * rows), sql.SQL(tail)))  # tail: our own text, no input
+            sql.SQL(", ").join([one] * rows), sql.SQL(tail)).as_string())  # tail: our own text, no input
     return found
 
 

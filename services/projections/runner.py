@@ -26,7 +26,7 @@ LOCK = update(_t).where(_t.c.name == bindparam("lock_name")).values(position=_t.
 CREATE = insert(_t)
 MOVE = update(_t).where(_t.c.name.in_(bindparam("names", expanding=True))).values(position=bindparam("to"))
 #: MOVE in a PostgreSQL round's script (services/projections/batch.Script): position, then the names.
-MOVE_SCRIPT = sql.SQL("UPDATE {} SET position = %s WHERE name = ANY(%s)").format(sql.Identifier(_t.name))
+MOVE_SCRIPT = sql.SQL("UPDATE {} SET position = %s WHERE name = ANY(%s)").format(sql.Identifier(_t.name)).as_string()
 
 
 class Projection(Protocol):
