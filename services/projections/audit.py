@@ -104,13 +104,16 @@ class ChainProjection:
 
     def __init__(self) -> None:
         self._prev = GENESIS
-        #: The position whose link is in _prev after the last batch this process wrote; -1 when unknown. Reused
-        #: only when the position read under the tracking lock is exactly that (so a rolled-back batch, or another
-        #: process writing in between, makes begin() read the link from the table again).
+        #: The position whose link is in _prev after the last batch this process wrote; -1 when unknown, as it is
+        #: from begin() until end(). Reused only when the position read under the tracking lock is exactly that,
+        #: so a batch that failed part-way, a rolled-back commit, or another process writing in between makes
+        #: begin() read the link from the table again.
         self._prev_at = -1
 
     def begin(self, b: Batch, position: int) -> None:
-        if position == self._prev_at:
+        reuse = position == self._prev_at
+        self._prev_at = -1  # unknown until end(): a batch that fails part-way has moved _prev past what committed
+        if reuse:
             return
         last = b.execute(select(rm.audit_chain.c.link).order_by(rm.audit_chain.c.position.desc()).limit(1)).scalar()
         self._prev = last or GENESIS

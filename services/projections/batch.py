@@ -45,8 +45,7 @@ class Script:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._driver = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
-        self._render = psycopg.ClientCursor(self._driver).mogrify
+        self._render = psycopg.ClientCursor(cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)).mogrify
         self._parts: list[str] = []
         #: How many times the script was sent, and how many statements it carried in all.
         self.sends = self.statements = 0
@@ -55,13 +54,19 @@ class Script:
         """Queues a statement (quoted already: built with psycopg.sql) with its values."""
         self._parts.append(self._render(statement, params))
 
-    def run(self) -> None:
+    def run(self, commit: bool = False) -> None:
+        """Sends what is queued. With commit, the script ends with COMMIT: the transaction (and its locks) ends
+        on the server as soon as the script has run, not a round trip later. psycopg sees the connection idle
+        again, so SQLAlchemy's commit at the end of the block sends nothing."""
+        if commit:
+            self._parts.append("COMMIT")
         if self._parts:
             parts, self._parts = self._parts, []
             self.sends, self.statements = self.sends + 1, self.statements + len(parts)
-            script = ";\n".join(parts)
-            with self._driver.cursor() as cursor:
-                cursor.execute(script)  # no parameters: the simple protocol, which allows several statements
+            # Through SQLAlchemy, so that errors are wrapped and a dead connection is handled as for any statement
+            # (retry_on_disconnect). With no parameters psycopg uses the simple protocol, which allows several
+            # statements; it still reads %% as an escaped %, so every % of the rendered values is doubled.
+            self.conn.exec_driver_sql(";\n".join(parts).replace("%", "%%"))
 
 
 def _json_columns(table: Table) -> frozenset[str]:

@@ -243,7 +243,7 @@ class ProjectorGroup:
                 moved.append(projector.name)
             if script is not None:  # the round's writes and the move in one round trip
                 script.add(MOVE_SCRIPT, [last, moved])
-                script.run()
+                script.run(commit=True)  # the last statement of the transaction: the block's commit is a no-op
                 self.stats["script_sends"] += script.sends
                 self.stats["script_statements"] += script.statements
             else:

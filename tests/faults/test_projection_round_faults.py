@@ -1,0 +1,55 @@
+"""A projection round that fails part-way leaves nothing behind: its rows and its tracking positions commit
+together or not at all, also when (PostgreSQL) the round's writes and its COMMIT go in one script
+(docs/decisions/0028-projection-round-in-one-round-trip.md). The next round then applies the events once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from domain.application import BusinessCase
+from services import readmodel as rm
+from services.audit import verify_chain
+from tests.conftest import World
+
+#: Audit chain positions planted ahead of the log, so that the round's chain insert (the last of its writes,
+#: after the read model's) hits a duplicate key. Wider than any gap a failed insert leaves in the ids.
+AHEAD = 200
+
+
+def _counts(w: World) -> dict[str, Any]:
+    with w.c.engine.connect() as conn:
+        tracking = dict(conn.execute(select(rm.projection_tracking.c.name, rm.projection_tracking.c.position)).all())
+        return {"tracking": tracking,
+                "applications": conn.execute(select(func.count()).select_from(rm.applications)).scalar(),
+                "audit_events": conn.execute(select(func.count()).select_from(rm.audit_events)).scalar()}
+
+
+def test_a_round_failing_part_way_writes_nothing_and_the_next_round_applies_it(world: World) -> None:
+    w = world
+    alice = w.principal("alice")
+    case = BusinessCase("Share school news", "Parents", "Newsletter", (w.people["alice"], w.people["bob"]),
+                        "open", "facebook", "FaultNews")
+    w.c.applications.submit(alice, w.school, case)  # the chain's last link is current in this process
+    top = int(w.c.recorder.max_notification_id() or 0)
+    planted = [{"position": p, "link": "0" * 64} for p in range(top + 1, top + 1 + AHEAD)]
+    with w.c.engine.begin() as conn:
+        conn.execute(insert(rm.audit_chain), planted)
+    before = _counts(w)
+    try:
+        with pytest.raises(IntegrityError):
+            w.c.applications.submit(alice, w.school, case)  # stored, but its read-your-writes round fails
+        assert _counts(w) == before  # neither the read model's rows nor any position moved
+    finally:
+        with w.c.engine.begin() as conn:
+            conn.execute(delete(rm.audit_chain).where(rm.audit_chain.c.position.in_([p["position"]
+                                                                                      for p in planted])))
+    last = int(w.c.recorder.max_notification_id() or 0)
+    assert w.c.projections.catch_up(last) >= last
+    after = _counts(w)
+    assert after["applications"] == before["applications"] + 1  # applied once, by the next round
+    assert all(after["tracking"][name] >= last for name in (rm.READ_MODEL, "audit_chain"))
+    assert verify_chain(w.c.engine, w.c.recorder).ok
