@@ -202,15 +202,88 @@ end
 """
 
 
-def http_command_rate_wrk(c: Container, base: str, clients: int, seconds: int) -> dict[str, Any]:
+def _process_tree(root: int) -> set[int]:
+    """root and its descendants (the web processes under `socialgov run`'s supervisor), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree = {root}
+    grew = True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return tree
+
+
+def _cpu_seconds(pids: set[int]) -> tuple[float, float]:
+    """(user + system, system) CPU seconds of these processes so far, from /proc."""
+    total = system = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        total += int(fields[11]) + int(fields[12])
+        system += int(fields[12])
+    tick = os.sysconf("SC_CLK_TCK")
+    return total / tick, system / tick
+
+
+def _postgres_pids() -> set[int]:
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if Path(f"/proc/{entry}/comm").read_text().startswith("postgres"):
+                    pids.add(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def _idle_and_total_ticks() -> tuple[int, int]:
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return values[3] + values[4], sum(values)
+
+
+def cpu_meter(server_pid: int, backend: str) -> Any:
+    """Starts counting CPU; the returned function stops and gives CPU milliseconds per request of the web
+    processes (and of their kernel time), of PostgreSQL's processes when the backend is PostgreSQL, and the
+    machine's idle share over the run. Linux only (/proc); None elsewhere."""
+    if not Path("/proc/stat").exists():
+        return lambda requests: None
+    web = _process_tree(server_pid)
+    pg = _postgres_pids() if backend == "postgres" else set()
+    (web0, web_sys0), (pg0, _), (idle0, all0) = _cpu_seconds(web), _cpu_seconds(pg), _idle_and_total_ticks()
+
+    def stop(requests: int) -> dict[str, Any]:
+        (web1, web_sys1), (pg1, _), (idle1, all1) = _cpu_seconds(web), _cpu_seconds(pg), _idle_and_total_ticks()
+        per = 1000 / max(requests, 1)
+        return {"web_processes_ms_per_request": round((web1 - web0) * per, 2),
+                "web_processes_kernel_ms_per_request": round((web_sys1 - web_sys0) * per, 2),
+                "postgres_ms_per_request": round((pg1 - pg0) * per, 2) if pg else None,
+                "machine_idle_share": round((idle1 - idle0) / max(all1 - all0, 1), 3)}
+
+    return stop
+
+
+def http_command_rate_wrk(c: Container, base: str, clients: int, seconds: int,
+                          server_pid: int | None = None, backend: str = "sqlite") -> dict[str, Any]:
     """The same command driven by wrk (C, two threads), so that the load generator does not take the CPU the
-    server needs on a small machine: `clients` connections for `seconds`, each request a new application."""
+    server needs on a small machine: `clients` connections for `seconds`, each request a new application. With
+    the server's pid, also the CPU it and PostgreSQL spent per request (`cpu`)."""
     school, staff = small_school(c, 2)
     token = c.tokens.issue(staff[0], auth_method="bench")
     body = json.dumps(APPLICATION | {"runner_ids": [str(staff[0]), str(staff[1])]})
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT % {"body": json.dumps(body), "auth": json.dumps(f"Bearer {token}")})
     try:
+        meter = cpu_meter(server_pid, backend) if server_pid is not None else None
         out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--timeout", "30s", "-s",
                               f.name, f"{base}/api/v1/schools/{school}/applications"],
                              capture_output=True, text=True, check=True).stdout
@@ -219,10 +292,13 @@ def http_command_rate_wrk(c: Container, base: str, clients: int, seconds: int) -
     line = next(x for x in out.splitlines() if x.startswith("WRK "))
     w = json.loads(line[4:])
     failures = w["status_errors"] + w["socket_errors"]
-    return {"load_generator": "wrk", "requests": w["requests"], "clients": clients, "failures": failures,
-            "seconds": round(w["micros"] / 1e6, 3), "requests_per_s": round(w["requests"] / (w["micros"] / 1e6), 1),
-            "p50_ms": round(w["p50_us"] / 1000, 2), "p95_ms": round(w["p95_us"] / 1000, 2),
-            "max_ms": round(w["max_us"] / 1000, 2)}
+    result = {"load_generator": "wrk", "requests": w["requests"], "clients": clients, "failures": failures,
+              "seconds": round(w["micros"] / 1e6, 3), "requests_per_s": round(w["requests"] / (w["micros"] / 1e6), 1),
+              "p50_ms": round(w["p50_us"] / 1000, 2), "p95_ms": round(w["p95_us"] / 1000, 2),
+              "max_ms": round(w["max_us"] / 1000, 2)}
+    if meter is not None:
+        result["cpu"] = meter(w["requests"])
+    return result
 
 
 def catch_up_rate(c: Container, schools: int) -> dict[str, Any]:
@@ -304,7 +380,7 @@ def run_backend(backend: str, sizes: Sizes, commands_only: bool = False) -> dict
             if shutil.which("wrk"):
                 seconds = 5 if sizes.commands < 1000 else 20
                 log(f"{backend}: HTTP commands for {seconds} s with {sizes.clients} wrk connections on {base}")
-                http = http_command_rate_wrk(c, base, sizes.clients, seconds)
+                http = http_command_rate_wrk(c, base, sizes.clients, seconds, proc.pid, backend)
             else:
                 log(f"{backend}: HTTP commands x{sizes.commands} with {sizes.clients} httpx clients on {base} "
                     "(install wrk for a load generator that leaves the server its CPU)")

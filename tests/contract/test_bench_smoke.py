@@ -24,6 +24,10 @@ def test_foundation_bench_commands_only_prints_its_figures() -> None:
     assert http["load_generator"] in {"wrk", "httpx"}
     assert http["ratio_to_raw_append"] == round(http["requests_per_s"] / sqlite["raw_append_rate"]["events_per_s"], 3)
     assert set(doc["targets"]) == {"sqlite.http_command_ratio"}
+    if http["load_generator"] == "wrk":  # the server's CPU per request, from /proc
+        cpu = http["cpu"]
+        assert 0 < cpu["web_processes_kernel_ms_per_request"] < cpu["web_processes_ms_per_request"]
+        assert cpu["postgres_ms_per_request"] is None and 0 <= cpu["machine_idle_share"] <= 1
 
 
 def test_foundation_bench_full_quick_run_times_dashboards_cached_and_after_each_command() -> None:
