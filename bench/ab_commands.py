@@ -23,8 +23,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -33,8 +31,8 @@ from foundation import (  # noqa: E402 - bench/ is not a package
     WRK_SCRIPT,
     code_version,
     cpu_meter,
-    free_port,
     log,
+    start_server,
 )
 
 #: Run in a subprocess with the side's code first on the path: a fresh database, a school with two staff and a
@@ -60,21 +58,8 @@ def run_once(tree: Path, backend: str, seconds: int) -> dict[str, Any]:
     setup = subprocess.run([sys.executable, "-c", SETUP, str(tree), backend], cwd=tree, env=env,
                            capture_output=True, text=True, check=True)
     s = json.loads(setup.stdout.strip().splitlines()[-1])
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(tree / "bench" / "foundation.py"), "--serve", s["url"],
-                               "--port", str(port)], cwd=tree, env=env)
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(s["url"], tree, env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server of {tree} did not start")
-            try:
-                if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
         time.sleep(1)  # every web process listening
         body = json.dumps(APPLICATION | {"runner_ids": s["staff"]})
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:

@@ -101,9 +101,12 @@ def serve(url: str, port: int) -> None:
               "127.0.0.1", port)
 
 
-def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, tree: Path = ROOT, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Starts the server of the checkout at `tree` (this one by default; bench/ab_commands.py passes another) and
+    waits until it answers /ready; returns the process and its base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, str(tree / "bench" / "foundation.py"), "--serve", url, "--port",
+                             str(port)], cwd=tree, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
