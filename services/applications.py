@@ -5,33 +5,66 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from domain.application import AccountApplication, BusinessCase
+from eventsourcing.persistence import ApplicationRecorder
+
+from domain.application import AccountApplication, ApplicationSubmitted, BusinessCase
 from domain.errors import RuleRefused
 from domain.events import ActorKind
 from domain.person import Person
 from domain.trust import Trust
 from services.authorisation import Action, Principal, can
-from services.eventstore import ContextApplication, Forbidden, NotFound
-from services.ports import today_in_london
+from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.ports import Clock, today_in_london
 
 
 class Applications(ContextApplication):
     name = "applications"
+    #: Runners loaded for a submit, by (person id, directory mark): see _submit_runners.
+    RUNNERS_CACHED = 4096
+
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, after_save: AfterSave | None = None) -> None:
+        super().__init__(recorder, clock, after_save)
+        self._runner_cache: dict[tuple[UUID, int], Person | None] = {}
 
     def _runners(self, ids: tuple[UUID, ...], trust_id: UUID) -> dict[UUID, Person | None]:
         loaded = self.load_many(Person, list(dict.fromkeys(ids)))
         return {i: (p if p is not None and p.trust_id == trust_id else None) for i, p in loaded.items()}
 
+    def _submit_runners(self, principal: Principal, ids: tuple[UUID, ...]) -> dict[UUID, Person | None]:
+        """The named runners for a submit's check (does each hold a runner role at the school?). A person's roles
+        and trust can change only by an event that moves the directory's change mark, so people loaded while the
+        caller's principal was checked at mark M are reused by later submits checked at the same M: a submit from
+        a cached principal loads no aggregates. Only roles and trust are read from them; approval, which checks
+        training and acknowledgements too, always loads afresh. Decision 0029."""
+        mark = principal.directory_mark
+        if mark is None:
+            return self._runners(ids, principal.trust_id)
+        cache = self._runner_cache
+        missing = [i for i in dict.fromkeys(ids) if (i, mark) not in cache]
+        if missing:
+            loaded = self.load_many(Person, missing)  # read after the mark: at least as new as it
+            if len(cache) + len(loaded) > self.RUNNERS_CACHED:
+                cache.clear()
+            cache.update({(i, mark): p for i, p in loaded.items()})
+        people: dict[UUID, Person | None] = {i: cache[(i, mark)] for i in ids}
+        return {i: (p if p is not None and p.trust_id == principal.trust_id else None) for i, p in people.items()}
+
     def submit(self, principal: Principal, school_id: UUID, case: BusinessCase) -> UUID:
+        return self.submit_event(principal, school_id, case).originator_id
+
+    def submit_event(self, principal: Principal, school_id: UUID, case: BusinessCase) -> ApplicationSubmitted:
+        """Submits; returns the event, once the read side has it."""
         if school_id not in principal.visible_school_ids:
             raise NotFound("school")
         if principal.kind is not ActorKind.PERSON or not can(principal, Action.APPLICATION_SUBMIT, school_id):
             raise Forbidden("only staff of this school can apply for an account")
         app = AccountApplication.submit(uuid.uuid4(), principal.trust_id, school_id, principal.id, case,
-                                        self._runners(case.runner_ids, principal.trust_id),
+                                        self._submit_runners(principal, case.runner_ids),
                                         principal.actor(Action.APPLICATION_SUBMIT, school_id), self.clock.now())
+        event = app.pending[0]
         self.commit(app)
-        return app.id
+        assert isinstance(event, ApplicationSubmitted)
+        return event
 
     def _visible(self, principal: Principal, application_id: UUID) -> AccountApplication:
         app = self.load(AccountApplication, application_id)

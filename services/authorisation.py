@@ -145,6 +145,10 @@ class Principal:
     scopes: frozenset[str] = frozenset()
     auth_method: str = "bearer"
     request_id: str | None = None
+    #: The position of the directory's change mark (readmodel.PRINCIPALS_CHANGED) this principal was checked at,
+    #: when it came from the PrincipalCache: facts about people's roles cached at the same mark are as current
+    #: as the principal itself (Applications' runner check). None: read them afresh.
+    directory_mark: int | None = None
 
     @property
     def visible_school_ids(self) -> frozenset[UUID]:

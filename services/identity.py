@@ -88,5 +88,5 @@ class PrincipalCache:
 
     def get(self, engine: Engine, key: tuple[object, ...], load: Callable[[], Principal | None],
             request_id: str | None) -> Principal | None:
-        principal = self._cache.get_or_compute(engine, key, load)
-        return replace(principal, request_id=request_id) if principal is not None else None
+        principal, mark = self._cache.get_with_mark(engine, key, load)
+        return replace(principal, request_id=request_id, directory_mark=mark) if principal is not None else None

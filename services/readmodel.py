@@ -515,14 +515,19 @@ class MarkedCache:
         self._lock = threading.Lock()
 
     def get_or_compute(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        full = (str(engine.url), *key, read_model_position(engine, self.mark))
+        return self.get_with_mark(engine, key, compute)[0]
+
+    def get_with_mark(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> tuple[T, int]:
+        """The answer and the mark's position it is valid at (read once, before any computing)."""
+        mark = read_model_position(engine, self.mark)
+        full = (str(engine.url), *key, mark)
         with self._lock:
             hit = self._items.get(full, _MISSING)
         if hit is not _MISSING:
-            return cast(T, hit)
+            return cast(T, hit), mark
         value = compute()
         with self._lock:
             if len(self._items) >= self.size:
                 self._items.clear()
             self._items[full] = value
-        return value
+        return value, mark

@@ -45,8 +45,8 @@ class ApplicationsController(Controller):
                data: ApplicationIn) -> Response[Any]:
         case = BusinessCase(data.aim, data.audience, data.promotion, tuple(data.runner_ids), data.visibility,
                             data.platform, data.proposed_handle)
-        application_id = container(request).applications.submit(principal, school_id, case)
-        return Response(self._one(request, principal, application_id), status_code=201)
+        event = container(request).applications.submit_event(principal, school_id, case)
+        return Response(queries.submitted_application(event), status_code=201)
 
     @get("/schools/{school_id:uuid}/applications", sync_to_thread=True,
          summary="Applications at the school, oldest first; `after` is the cursor from the previous page")
