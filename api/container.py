@@ -15,7 +15,7 @@ import migrations
 from domain.trust import TrustSettings
 from infra.client_secrets import Argon2Hasher, ClientSecretTable
 from infra.clock import SystemClock
-from infra.database import make_engine, make_recorder
+from infra.database import QuietPostgresRecorder, make_engine, make_recorder
 from infra.evidence_bundles import SignedBundleBuilder
 from infra.feeds import FeedparserFetcher
 from infra.idempotency import IdempotencyStore
@@ -91,6 +91,9 @@ class Container:
         self.inbox = Inbox(self.recorder, self.clock, self.engine, self.mailer, FeedparserFetcher(),
                            after_save=self.read_your_writes)
         self.committer = GroupCommit(self.recorder)
+        if isinstance(self.recorder, QuietPostgresRecorder):  # insert and project in one transaction (decision 0030)
+            self.projections.insert_in = self.recorder.insert_events_in
+            self.committer.append, self.committer.projected = self.projections.append, self.read_your_writes.note
         for app in self.contexts:
             app.committer = self.committer
         if s.is_sqlite:  # one writer at a time: queue in-process instead of spinning on SQLite's file lock

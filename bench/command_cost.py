@@ -4,8 +4,8 @@ run, but instruction counts (valgrind's callgrind) and system calls (strace) rep
 One iteration is what a submit-application request does past the HTTP layer, on one thread: verify the bearer
 token, the cached principal's position check, submit (runners, event insert, read-your-writes projection round)
 and the response (built from the event since decision 0029; before, read back). Each tool runs the loop twice (20
-and 60 iterations), and the difference divided by 40 is the cost of one iteration, without start-up. Prints JSON. Needs valgrind and strace (Debian packages); without
-them it prints the CPU time per iteration only.
+and 60 iterations), and the difference divided by 40 is the cost of one iteration, without start-up. Prints JSON.
+Needs valgrind and strace (Debian packages); without them it prints the CPU time per iteration only.
 
     python bench/command_cost.py [--backend postgres|sqlite]
 """

@@ -162,7 +162,7 @@ class ContextApplication(Application[UUID]):
             return 0
         stored = [self.mapper.to_stored_event(e) for e in events]
         try:
-            last = self.committer.commit(stored)
+            last = self.committer.commit(stored, events, project and self.after_save is not None)
         except IntegrityError as e:
             raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
         if project and self.after_save is not None:

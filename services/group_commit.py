@@ -25,11 +25,16 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Store
 
 #: Makes the read side show everything up to a notification id (read-your-writes).
 AfterSave = Callable[[int], None]
+#: Inserts stored events and projects them in the same transaction (PostgreSQL; decision 0030), given the domain
+#: events they were mapped from: returns their notification ids and the position the read side then reached.
+Append = Callable[[Sequence[StoredEvent], Sequence[Any]], tuple[Sequence[int], int]]
 
 
 @dataclass(eq=False)
 class _Ticket:
     stored: Sequence[StoredEvent]
+    events: Sequence[Any] = ()
+    project: bool = False
     last: int = 0
     error: BaseException | None = None
     done: bool = False
@@ -48,16 +53,21 @@ class GroupCommit:
     #: Serialises writers in-process where the database allows one writer at a time (embedded SQLite).
     write_lock: AbstractContextManager[Any] = field(default_factory=nullcontext)
     stats: _Stats = field(default_factory=_Stats)
+    #: Where set (PostgreSQL), a batch with a command that asked for its events to be projected is inserted and
+    #: projected in one transaction, and `projected` hears the position the read side reached (decision 0030).
+    append: Append | None = None
+    projected: Callable[[int], None] | None = None
 
     def __post_init__(self) -> None:
         self._leader = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Ticket] = []
 
-    def commit(self, stored: Sequence[StoredEvent]) -> int:
+    def commit(self, stored: Sequence[StoredEvent], events: Sequence[Any] = (), project: bool = False) -> int:
         """Writes `stored` atomically (with whatever else is queued) and returns its last notification id.
-        Raises IntegrityError if this command's events conflict with stored ones."""
-        ticket = _Ticket(stored)
+        With `project` and `events` (the domain events `stored` was mapped from), the events may be projected in
+        the same transaction. Raises IntegrityError if this command's events conflict with stored ones."""
+        ticket = _Ticket(stored, events, project and len(events) == len(stored))
         with self._queue_lock:
             self._queue.append(ticket)
         with self._leader:
@@ -87,17 +97,26 @@ class GroupCommit:
     def _insert(self, batch: list[_Ticket]) -> None:
         if len(batch) > 1:
             try:
-                ids = self.recorder.insert_events([s for t in batch for s in t.stored])
+                self._write(batch)
             except IntegrityError:
                 pass  # someone's events conflict: write each command alone to find whose
             else:
-                self._assign(batch, ids)
                 return
         for t in batch:
             try:
-                self._assign([t], self.recorder.insert_events(t.stored))
+                self._write([t])
             except IntegrityError as e:
                 t.error = e
+
+    def _write(self, batch: list[_Ticket]) -> None:
+        stored = [s for t in batch for s in t.stored]
+        if self.append is None or not all(t.project for t in batch):
+            self._assign(batch, self.recorder.insert_events(stored))
+            return
+        ids, reached = self.append(stored, [e for t in batch for e in t.events])
+        self._assign(batch, ids)
+        if self.projected is not None:
+            self.projected(reached)
 
     @staticmethod
     def _assign(batch: list[_Ticket], ids: Sequence[int] | None) -> None:
@@ -117,6 +136,7 @@ class SharedCatchUp:
     def __init__(self, catch_up: Callable[[int], int]) -> None:
         self._catch_up = catch_up
         self._lock = threading.Lock()
+        self._note_lock = threading.Lock()
         self._reached = 0
 
     def __call__(self, until: int) -> None:
@@ -124,4 +144,9 @@ class SharedCatchUp:
             return
         with self._lock:
             if self._reached < until:  # nobody covered us while we waited
-                self._reached = max(self._reached, self._catch_up(until))
+                self.note(self._catch_up(until))
+
+    def note(self, reached: int) -> None:
+        """The read side has reached `reached` (a catch-up, or events projected as they were written)."""
+        with self._note_lock:
+            self._reached = max(self._reached, reached)

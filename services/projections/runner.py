@@ -5,12 +5,12 @@ Works the same on SQLite and PostgreSQL (docs/decisions/0003-projection-runner.m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification, StoredEvent
 from psycopg import sql
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
@@ -190,7 +190,11 @@ class ProjectorGroup:
         #: The position this group last reached in this process; None until it has locked once.
         self._hint: int | None = None
         #: How many rounds used their read-ahead as it was (tests/services/test_group_commit.py).
-        self.stats = {"read_ahead_used": 0, "script_sends": 0, "script_statements": 0}
+        self.stats = {"read_ahead_used": 0, "script_sends": 0, "script_statements": 0, "appended": 0,
+                      "append_backlog": 0}
+        #: Inserts stored events on the group's connection, inside its transaction (PostgreSQL): set by the
+        #: composition root to enable `append`.
+        self.insert_in: Callable[[Connection, Sequence[StoredEvent]], Sequence[int]] | None = None
 
     def catch_up(self, until: int) -> int:
         """Brings every projection of the group to at least `until`; returns the position they all reached."""
@@ -227,26 +231,60 @@ class ProjectorGroup:
             if not events:
                 self._hint = start
                 return max(start, until)  # nothing (yet) to read up to `until`: as before, do not spin
-            last = events[-1][0].id
-            moved = []
-            script = Script(conn) if conn.dialect.name == "postgresql" else None
-            for projector, position in zip(self.projectors, positions, strict=True):
-                if position >= last:
-                    continue
-                batch = Batch(conn, script)
-                projector.projection.begin(batch, position)
-                for n, event in events:
-                    if n.id > position and isinstance(event, DomainEvent):
-                        projector.projection.handle(batch, event, n)
-                batch.flush()
-                projector.projection.end(batch, last)
-                moved.append(projector.name)
-            if script is not None:  # the round's writes and the move in one round trip
-                script.add(MOVE_SCRIPT, [last, moved])
-                script.run(commit=True)  # the last statement of the transaction: the block's commit is a no-op
-                self.stats["script_sends"] += script.sends
-                self.stats["script_statements"] += script.statements
-            else:
-                conn.execute(MOVE, {"names": moved, "to": last})  # rows this transaction already holds
+            last = self._apply(conn, positions, events)
         self._hint = last
         return last
+
+    def _apply(self, conn: Connection, positions: list[int], events: list[tuple[Notification, Any]]) -> int:
+        """Applies `events` to every projection not yet past them, moves the tracking rows and, on PostgreSQL,
+        commits: the transaction's last statement. Returns the position reached."""
+        last = events[-1][0].id
+        moved = []
+        script = Script(conn) if conn.dialect.name == "postgresql" else None
+        for projector, position in zip(self.projectors, positions, strict=True):
+            if position >= last:
+                continue
+            batch = Batch(conn, script)
+            projector.projection.begin(batch, position)
+            for n, event in events:
+                if n.id > position and isinstance(event, DomainEvent):
+                    projector.projection.handle(batch, event, n)
+            batch.flush()
+            projector.projection.end(batch, last)
+            moved.append(projector.name)
+        if script is not None:  # the round's writes and the move in one round trip
+            script.add(MOVE_SCRIPT, [last, moved])
+            script.run(commit=True)  # the last statement of the transaction: the block's commit is a no-op
+            self.stats["script_sends"] += script.sends
+            self.stats["script_statements"] += script.statements
+        else:
+            conn.execute(MOVE, {"names": moved, "to": last})  # rows this transaction already holds
+        return last
+
+    def append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
+        """Inserts `stored` with `insert_in` and projects it, with any events other writers committed before it
+        that are not yet projected, in the same transaction (PostgreSQL; decision 0030). Returns the events'
+        notification ids and the position the group reached. The insert's table lock is held to the commit, so
+        no one can commit events in between, and the events are projected from memory rather than read back."""
+        assert self.insert_in is not None
+        return retry_on_disconnect(lambda: self._append(stored, events))
+
+    def _append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
+        assert self.insert_in is not None
+        with self.write_lock, self.engine.begin() as conn:
+            ids = sorted(self.insert_in(conn, stored))  # numbered in the order given
+            positions = self._lock(conn)
+            start = min(positions)
+            # Events other writers committed before this insert took the lock and no projection has applied yet
+            # (ids are not dense: a rolled-back insert leaves a hole). Nothing after them can be visible.
+            earlier = self._read(start) if start < ids[0] - 1 else []
+            if len(earlier) >= self.projectors[0].batch_size:  # a long backlog: commit, leave it to catch-up rounds
+                self.stats["append_backlog"] += 1
+                return ids, start
+            mine = [(Notification(id=i, originator_id=s.originator_id, originator_version=s.originator_version,
+                                  topic=s.topic, state=s.state), e)
+                    for i, s, e in zip(ids, stored, events, strict=True)]
+            last = self._apply(conn, positions, earlier + mine)
+            self.stats["appended"] += 1
+        self._hint = last
+        return ids, last

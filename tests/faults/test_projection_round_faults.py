@@ -4,15 +4,17 @@ together or not at all, also when (PostgreSQL) the round's writes and its COMMIT
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from domain.application import BusinessCase
+from domain.application import AccountApplication, BusinessCase
 from services import readmodel as rm
 from services.audit import verify_chain
+from services.authorisation import Action
 from tests.conftest import World
 
 #: Audit chain positions planted ahead of the log, so that the round's chain insert (the last of its writes,
@@ -34,22 +36,59 @@ def test_a_round_failing_part_way_writes_nothing_and_the_next_round_applies_it(w
     case = BusinessCase("Share school news", "Parents", "Newsletter", (w.people["alice"], w.people["bob"]),
                         "open", "facebook", "FaultNews")
     w.c.applications.submit(alice, w.school, case)  # the chain's last link is current in this process
-    top = int(w.c.recorder.max_notification_id() or 0)
-    planted = [{"position": p, "link": "0" * 64} for p in range(top + 1, top + 1 + AHEAD)]
-    with w.c.engine.begin() as conn:
-        conn.execute(insert(rm.audit_chain), planted)
+    planted = _plant(w)
     before = _counts(w)
     try:
+        app = AccountApplication.submit(uuid.uuid4(), w.trust_id, w.school, alice.id, case,
+                                        w.c.applications._runners(case.runner_ids, w.trust_id),
+                                        alice.actor(Action.APPLICATION_SUBMIT, w.school), w.c.clock.now())
+        last = w.c.applications.commit(app, project=False)  # stored, as a sweep stores, and not yet projected
         with pytest.raises(IntegrityError):
-            w.c.applications.submit(alice, w.school, case)  # stored, but its read-your-writes round fails
+            w.c.projections.catch_up(last)  # the round fails on its last write
         assert _counts(w) == before  # neither the read model's rows nor any position moved
     finally:
-        with w.c.engine.begin() as conn:
-            conn.execute(delete(rm.audit_chain).where(rm.audit_chain.c.position.in_([p["position"]
-                                                                                      for p in planted])))
-    last = int(w.c.recorder.max_notification_id() or 0)
+        _unplant(w, planted)
     assert w.c.projections.catch_up(last) >= last
     after = _counts(w)
     assert after["applications"] == before["applications"] + 1  # applied once, by the next round
     assert all(after["tracking"][name] >= last for name in (rm.READ_MODEL, "audit_chain"))
     assert verify_chain(w.c.engine, w.c.recorder).ok
+
+
+def test_a_command_whose_projection_fails_is_not_half_written(world: World) -> None:
+    """On PostgreSQL a command's events are inserted and projected in one transaction (decision 0030): if the
+    projection fails, nothing of the command is stored. On SQLite they are two transactions: the events are
+    stored, and the next round applies them once."""
+    w = world
+    alice = w.principal("alice")
+    case = BusinessCase("Share school news", "Parents", "Newsletter", (w.people["alice"], w.people["bob"]),
+                        "open", "facebook", "FaultNews")
+    w.c.applications.submit(alice, w.school, case)
+    events_before = w.event_count()
+    planted = _plant(w)
+    before = _counts(w)
+    try:
+        with pytest.raises(IntegrityError):
+            w.c.applications.submit(alice, w.school, case)
+        assert _counts(w) == before
+        stored = w.event_count() - events_before
+        assert stored == (1 if w.c.settings.is_sqlite else 0)
+    finally:
+        _unplant(w, planted)
+    w.c.applications.submit(alice, w.school, case)  # on SQLite its round also applies the one stored before
+    after = _counts(w)
+    assert after["applications"] == before["applications"] + 1 + stored
+    assert verify_chain(w.c.engine, w.c.recorder).ok
+
+
+def _plant(w: World) -> list[dict[str, Any]]:
+    top = int(w.c.recorder.max_notification_id() or 0)
+    planted = [{"position": p, "link": "0" * 64} for p in range(top + 1, top + 1 + AHEAD)]
+    with w.c.engine.begin() as conn:
+        conn.execute(insert(rm.audit_chain), planted)
+    return planted
+
+
+def _unplant(w: World, planted: list[dict[str, Any]]) -> None:
+    with w.c.engine.begin() as conn:
+        conn.execute(delete(rm.audit_chain).where(rm.audit_chain.c.position.in_([p["position"] for p in planted])))

@@ -189,6 +189,9 @@ def test_projection_reads_ahead_outside_the_lock_and_rereads_when_another_proces
     each event is projected once and the audit chain still verifies."""
     w = world
     other = Container(Settings(database_url=str(w.c.settings.database_url), db_pool_size=2), clock=w.c.clock)
+    append = w.c.committer.append
+    for c in (w.c, other):  # commands catch up in rounds, as SQLite's do and as workers and the CLI do everywhere
+        c.committer.append = None
     try:
         principal = w.principal("alice")
         group = w.c.projections
@@ -203,6 +206,48 @@ def test_projection_reads_ahead_outside_the_lock_and_rereads_when_another_proces
         page = queries.list_applications(w.c.engine, principal, w.school, None, 200, None)
         assert {UUID(str(i["id"])) for i in page.items} >= set(ids)
         assert w.c.projector.position() == other.projector.position() == w.c.recorder.max_notification_id()
+        assert verify_chain(w.c.engine, w.c.recorder).ok
+    finally:
+        w.c.committer.append = append  # the container is shared with other tests
+        other.close()
+
+
+def test_commands_insert_and_project_together_and_take_up_what_others_left(world: World) -> None:
+    """PostgreSQL (decision 0030): a command's events are inserted and projected in one transaction. Two
+    containers on one database stand for two web processes; a third writer stores events without projecting them
+    (as a sweep does), and the next command projects those too, in id order, each once."""
+    w = world
+    if w.c.settings.is_sqlite:
+        assert w.c.committer.append is None  # one writer: rounds, as before
+        return
+    other = Container(Settings(database_url=str(w.c.settings.database_url), db_pool_size=2), clock=w.c.clock)
+    try:
+        principal = w.principal("alice")
+        def appended() -> int:
+            return w.c.projections.stats["appended"] + other.projections.stats["appended"]
+
+        before = appended()
+        ids = []
+        for i in range(6):
+            here = w.c if i % 2 else other
+            if i == 3:  # stored by another writer and left for later
+                app = AccountApplication.submit(UUID(int=i + 1_000_000), w.trust_id, w.school, principal.id,
+                                                _case(w, "alice", "bob"),
+                                                w.c.applications._runners((w.people["alice"], w.people["bob"]),
+                                                                          w.trust_id),
+                                                principal.actor(Action.APPLICATION_SUBMIT, w.school),
+                                                w.c.clock.now())
+                other.applications.commit(app, project=False)
+                ids.append(app.id)
+                assert w.c.projector.position() < (w.c.recorder.max_notification_id() or 0)
+                continue
+            app_id = here.applications.submit(principal, w.school, _case(w, "alice", "bob"))
+            assert queries.get_application(here.engine, principal, app_id)["status"] == "submitted"
+            ids.append(app_id)
+        assert appended() == before + 5  # every submit inserted and projected its event itself
+        page = queries.list_applications(w.c.engine, principal, w.school, None, 200, None)
+        assert {UUID(str(i["id"])) for i in page.items} >= set(ids)
+        assert w.c.projector.position() == w.c.chain.position() == w.c.recorder.max_notification_id()
         assert verify_chain(w.c.engine, w.c.recorder).ok
     finally:
         other.close()
