@@ -66,6 +66,9 @@ projection_tracking = Table(
     "projection_tracking", metadata,
     Column("name", String(100), primary_key=True),
     Column("position", BigInteger, nullable=False, default=0),
+    #: What the projection carries from batch to batch, valid at `position` (the audit chain's last link): written
+    #: with the position, so the tracking lock returns it (docs/decisions/0031-tracking-carry.md).
+    Column("carry", Text, nullable=True),
 )
 
 trusts = Table(

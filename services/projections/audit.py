@@ -110,16 +110,21 @@ class ChainProjection:
         #: begin() read the link from the table again.
         self._prev_at = -1
 
-    def begin(self, b: Batch, position: int) -> None:
+    def begin(self, b: Batch, position: int, carry: str | None = None) -> None:
         reuse = position == self._prev_at
         self._prev_at = -1  # unknown until end(): a batch that fails part-way has moved _prev past what committed
         if reuse:
             return
+        if carry is not None:  # the last link, written with `position` (decision 0031)
+            self._prev = carry
+            return
         last = b.execute(select(rm.audit_chain.c.link).order_by(rm.audit_chain.c.position.desc()).limit(1)).scalar()
         self._prev = last or GENESIS
 
-    def end(self, b: Batch, last: int) -> None:
+    def end(self, b: Batch, last: int) -> str | None:
+        """Carries the last link: the tracking lock returns it to whichever process writes the next batch."""
         self._prev_at = last
+        return self._prev
 
     def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None:
         link = chain_link(

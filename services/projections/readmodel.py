@@ -24,7 +24,7 @@ class ReadModelProjection:
     name = rm.READ_MODEL
     rebuildable = True
 
-    def begin(self, b: Batch, position: int) -> None:
+    def begin(self, b: Batch, position: int, carry: str | None = None) -> None:
         pass
 
     def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None:
@@ -33,7 +33,7 @@ class ReadModelProjection:
             handler(b, event)
         audit.record(b, event, notification.id)
 
-    def end(self, b: Batch, last: int) -> None:
+    def end(self, b: Batch, last: int) -> str | None:
         """After the batch is written: if it changed what principals (PrincipalCache) or coverage figures
         (COVERAGE) are made of, say so by moving their tracking rows."""
         t = rm.projection_tracking
@@ -43,3 +43,4 @@ class ReadModelProjection:
                 moved = b.conn.execute(update(t).where(t.c.name == mark).values(position=last))
                 if moved.rowcount == 0:
                     b.conn.execute(insert(t).values(name=mark, position=last))
+        return None

@@ -24,23 +24,28 @@ _t = projection_tracking
 #: LOCK takes the row's write lock and returns the position under it; MOVE sets the position of named rows.
 LOCK = update(_t).where(_t.c.name == bindparam("lock_name")).values(position=_t.c.position).returning(_t.c.position)
 CREATE = insert(_t)
-MOVE = update(_t).where(_t.c.name.in_(bindparam("names", expanding=True))).values(position=bindparam("to"))
-#: MOVE in a PostgreSQL round's script (services/projections/batch.Script): position, then the names.
-MOVE_SCRIPT = sql.SQL("UPDATE {} SET position = %s WHERE name = ANY(%s)").format(sql.Identifier(_t.name)).as_string()
+#: Executed with one parameter set per row: each projection's carried state is written with its position, so
+#: a position never stands beside another position's carry (docs/decisions/0031-tracking-carry.md).
+MOVE = update(_t).where(_t.c.name == bindparam("row")).values(position=bindparam("to"), carry=bindparam("carry"))
+#: MOVE in a PostgreSQL round's script (services/projections/batch.Script): position, names, carries.
+MOVE_SCRIPT = sql.SQL("UPDATE {t} SET position = %s, carry = c.carry FROM unnest(%s::text[], %s::text[]) AS "
+                      "c(name, carry) WHERE {t}.name = c.name").format(t=sql.Identifier(_t.name)).as_string()
 
 
 class Projection(Protocol):
     name: str
 
-    def begin(self, b: Batch, position: int) -> None:
-        """Called at the start of each batch transaction, with the projection's position read under its lock (a
-        projection may load state it carries along, or reuse what it kept if the position is where it left it)."""
+    def begin(self, b: Batch, position: int, carry: str | None = None) -> None:
+        """Called at the start of each batch transaction, with the projection's position read under its lock and,
+        where the lock returned it, what `end` carried at that position (a projection may load state it carries
+        along, or reuse what it kept if the position is where it left it)."""
         ...
 
     def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None: ...
 
-    def end(self, b: Batch, last: int) -> None:
-        """Called after the batch's rows are written, before the transaction commits."""
+    def end(self, b: Batch, last: int) -> str | None:
+        """Called after the batch's rows are written, before the transaction commits; returns what to carry to
+        the next batch beside the position (None: nothing)."""
         ...
 
 
@@ -91,8 +96,8 @@ class Projector:
                 self.projection.handle(batch, event, n)
         batch.flush()
         last = notifications[-1].id
-        self.projection.end(batch, last)
-        conn.execute(MOVE, {"names": [self.name], "to": last})
+        carry = self.projection.end(batch, last)
+        conn.execute(MOVE, [{"row": self.name, "to": last, "carry": carry}])
         return last
 
     ANALYZE_AFTER = 5000
@@ -165,10 +170,10 @@ def retry_on_disconnect(round_: Callable[[], T]) -> T:
 
 #: PostgreSQL: the group's tracking rows locked in one statement, always in name order (no deadlock between
 #: groups); SQLite has no FOR UPDATE and needs none, since its first write locks the whole database.
-LOCK_GROUP = (select(_t.c.name, _t.c.position).where(_t.c.name.in_(bindparam("names", expanding=True)))
+LOCK_GROUP = (select(_t.c.name, _t.c.position, _t.c.carry).where(_t.c.name.in_(bindparam("names", expanding=True)))
               .order_by(_t.c.name).with_for_update())
 LOCK_GROUP_SQLITE = (update(_t).where(_t.c.name.in_(bindparam("names", expanding=True)))
-                     .values(position=_t.c.position).returning(_t.c.name, _t.c.position))
+                     .values(position=_t.c.position).returning(_t.c.name, _t.c.position, _t.c.carry))
 
 
 class ProjectorGroup:
@@ -207,10 +212,13 @@ class ProjectorGroup:
         notifications = self.recorder.select_notifications(after + 1, self.projectors[0].batch_size)
         return [(n, self.mapper.to_domain_event(n)) for n in notifications]
 
-    def _lock(self, conn: Connection) -> list[int]:
-        """Locks every projection's tracking row (creating missing ones); their positions in projector order."""
-        found = {str(name): int(pos) for name, pos in conn.execute(self._lock_group, {"names": self.names})}
-        return [found[p.name] if p.name in found else p._lock(conn) for p in self.projectors]
+    def _lock(self, conn: Connection) -> tuple[list[int], list[str | None]]:
+        """Locks every projection's tracking row (creating missing ones); their positions and what each carries,
+        in projector order."""
+        found = {str(name): (int(pos), carry) for name, pos, carry in conn.execute(self._lock_group,
+                                                                                  {"names": self.names})}
+        return ([found[p.name][0] if p.name in found else p._lock(conn) for p in self.projectors],
+                [found[p.name][1] if p.name in found else None for p in self.projectors])
 
     def _round(self, until: int) -> int:
         """One transaction: applies the next batch to every projection of the group; returns the position they
@@ -218,7 +226,7 @@ class ProjectorGroup:
         hint = self._hint
         ahead = self._read(hint) if hint is not None and hint < until else None
         with self.write_lock, self.engine.begin() as conn:
-            positions = self._lock(conn)
+            positions, carries = self._lock(conn)
             start = min(positions)
             if start >= until:
                 self._hint = start
@@ -231,34 +239,36 @@ class ProjectorGroup:
             if not events:
                 self._hint = start
                 return max(start, until)  # nothing (yet) to read up to `until`: as before, do not spin
-            last = self._apply(conn, positions, events)
+            last = self._apply(conn, positions, carries, events)
         self._hint = last
         return last
 
-    def _apply(self, conn: Connection, positions: list[int], events: list[tuple[Notification, Any]]) -> int:
+    def _apply(self, conn: Connection, positions: list[int], carries: list[str | None],
+               events: list[tuple[Notification, Any]]) -> int:
         """Applies `events` to every projection not yet past them, moves the tracking rows and, on PostgreSQL,
         commits: the transaction's last statement. Returns the position reached."""
         last = events[-1][0].id
-        moved = []
+        moved: list[str] = []
+        carried: list[str | None] = []
         script = Script(conn) if conn.dialect.name == "postgresql" else None
-        for projector, position in zip(self.projectors, positions, strict=True):
+        for projector, position, carry in zip(self.projectors, positions, carries, strict=True):
             if position >= last:
                 continue
             batch = Batch(conn, script)
-            projector.projection.begin(batch, position)
+            projector.projection.begin(batch, position, carry)
             for n, event in events:
                 if n.id > position and isinstance(event, DomainEvent):
                     projector.projection.handle(batch, event, n)
             batch.flush()
-            projector.projection.end(batch, last)
+            carried.append(projector.projection.end(batch, last))
             moved.append(projector.name)
         if script is not None:  # the round's writes and the move in one round trip
-            script.add(MOVE_SCRIPT, [last, moved])
+            script.add(MOVE_SCRIPT, [last, moved, carried])
             script.run(commit=True)  # the last statement of the transaction: the block's commit is a no-op
             self.stats["script_sends"] += script.sends
             self.stats["script_statements"] += script.statements
-        else:
-            conn.execute(MOVE, {"names": moved, "to": last})  # rows this transaction already holds
+        else:  # rows this transaction already holds
+            conn.execute(MOVE, [{"row": n, "to": last, "carry": c} for n, c in zip(moved, carried, strict=True)])
         return last
 
     def append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
@@ -273,7 +283,7 @@ class ProjectorGroup:
         assert self.insert_in is not None
         with self.write_lock, self.engine.begin() as conn:
             ids = sorted(self.insert_in(conn, stored))  # numbered in the order given
-            positions = self._lock(conn)
+            positions, carries = self._lock(conn)
             start = min(positions)
             # Events other writers committed before this insert took the lock and no projection has applied yet
             # (ids are not dense: a rolled-back insert leaves a hole). Nothing after them can be visible.
@@ -284,7 +294,7 @@ class ProjectorGroup:
             mine = [(Notification(id=i, originator_id=s.originator_id, originator_version=s.originator_version,
                                   topic=s.topic, state=s.state), e)
                     for i, s, e in zip(ids, stored, events, strict=True)]
-            last = self._apply(conn, positions, earlier + mine)
+            last = self._apply(conn, positions, carries, earlier + mine)
             self.stats["appended"] += 1
         self._hint = last
         return ids, last

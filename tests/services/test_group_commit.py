@@ -251,3 +251,32 @@ def test_commands_insert_and_project_together_and_take_up_what_others_left(world
         assert verify_chain(w.c.engine, w.c.recorder).ok
     finally:
         other.close()
+
+
+def test_the_chain_takes_its_last_link_from_its_tracking_row(world: World) -> None:
+    """Decision 0031: the audit chain's last link is written beside its position, and the tracking lock returns
+    it, so a process that did not write the previous batch does not read the chain to continue it. Two
+    containers on one database stand for two web processes taking turns."""
+    w = world
+    other = Container(Settings(database_url=str(w.c.settings.database_url), db_pool_size=2), clock=w.c.clock)
+    reads: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if f"{rm.audit_chain.name}.link" in statement and "DESC" in statement:
+            reads.append(statement)
+
+    engines = {w.c.projection_engine, other.projection_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listen)
+    try:
+        principal = w.principal("alice")
+        for i in range(6):
+            here = w.c if i % 2 else other
+            app_id = here.applications.submit(principal, w.school, _case(w, "alice", "bob"))
+            assert queries.get_application(here.engine, principal, app_id)["status"] == "submitted"
+        assert reads == []
+        assert verify_chain(w.c.engine, w.c.recorder).ok
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listen)
+        other.close()
