@@ -92,7 +92,6 @@ class Container:
                            after_save=self.read_your_writes)
         self.committer = GroupCommit(self.recorder)
         if isinstance(self.recorder, QuietPostgresRecorder):  # insert and project in one transaction (decision 0030)
-            self.projections.insert_in = self.recorder.insert_events_in
             self.committer.append, self.committer.projected = self.projections.append, self.read_your_writes.note
         for app in self.contexts:
             app.committer = self.committer

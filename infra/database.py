@@ -10,19 +10,12 @@ from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 import psycopg
-import sqlalchemy.exc
-from eventsourcing.persistence import (
-    ApplicationRecorder,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    StoredEvent,
-)
+from eventsourcing.persistence import ApplicationRecorder, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 
 EVENTS_TABLE = "socialgov_events"
 SQLITE_TIMEOUT_S = 30
@@ -90,7 +83,6 @@ class QuietPostgresRecorder(PostgresApplicationRecorder):
             "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
             "END $body$").format(schema=schema, function=function, id_type=id_type, table=table,
                                  timeout=f"{datastore.lock_timeout}s")
-        self._call_insert_text: str | None = None
         self._call_insert_function = SQL(
             "SELECT n FROM {schema}.{function}(%b, %b::bigint[], %b::text[], %b::bytea[]) AS n").format(
             schema=schema, function=function)
@@ -114,19 +106,6 @@ class QuietPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._call_insert_function, params, prepare=True)
             return [int(row["n"]) for row in curs.fetchall()]
-
-    def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """The same insert on a SQLAlchemy connection, inside its transaction: the table lock is then held to that
-        transaction's end, which commits durably whatever the connection's settings (the function sets
-        synchronous_commit for it). A conflict raises the library's IntegrityError (decision 0030)."""
-        if self._call_insert_text is None:
-            self._call_insert_text = self._call_insert_function.as_string(conn.connection.dbapi_connection)
-        params = ([e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
-                  [e.topic for e in stored_events], [e.state for e in stored_events])
-        try:
-            return [int(n) for n in conn.exec_driver_sql(self._call_insert_text, params).scalars()]
-        except sqlalchemy.exc.IntegrityError as e:
-            raise IntegrityError(e.orig) from e
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every stored event of several aggregates in one statement (the library selects one aggregate per

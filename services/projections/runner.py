@@ -10,10 +10,11 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Notification, StoredEvent
 from psycopg import sql
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from domain.events import DomainEvent
 from services.projections.batch import Batch, Script
@@ -168,6 +169,9 @@ def retry_on_disconnect(round_: Callable[[], T]) -> T:
         return round_()
 
 
+#: PostgreSQL (migration 0010): a batch's events inserted under the events table's lock, then the group's tracking
+#: rows locked, in one call (decision 0032). The ids come back as rows with only `notification_id` set.
+APPEND = "SELECT * FROM socialgov_append(%b, %b::bigint[], %b::text[], %b::bytea[], %b::text[])"
 #: PostgreSQL: the group's tracking rows locked in one statement, always in name order (no deadlock between
 #: groups); SQLite has no FOR UPDATE and needs none, since its first write locks the whole database.
 LOCK_GROUP = (select(_t.c.name, _t.c.position, _t.c.carry).where(_t.c.name.in_(bindparam("names", expanding=True)))
@@ -197,9 +201,7 @@ class ProjectorGroup:
         #: How many rounds used their read-ahead as it was (tests/services/test_group_commit.py).
         self.stats = {"read_ahead_used": 0, "script_sends": 0, "script_statements": 0, "appended": 0,
                       "append_backlog": 0}
-        #: Inserts stored events on the group's connection, inside its transaction (PostgreSQL): set by the
-        #: composition root to enable `append`.
-        self.insert_in: Callable[[Connection, Sequence[StoredEvent]], Sequence[int]] | None = None
+
 
     def catch_up(self, until: int) -> int:
         """Brings every projection of the group to at least `until`; returns the position they all reached."""
@@ -272,18 +274,35 @@ class ProjectorGroup:
         return last
 
     def append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
-        """Inserts `stored` with `insert_in` and projects it, with any events other writers committed before it
-        that are not yet projected, in the same transaction (PostgreSQL; decision 0030). Returns the events'
-        notification ids and the position the group reached. The insert's table lock is held to the commit, so
-        no one can commit events in between, and the events are projected from memory rather than read back."""
-        assert self.insert_in is not None
+        """Inserts `stored` and projects it, with any events other writers committed before it that are not yet
+        projected, in the same transaction (PostgreSQL; decision 0030). Returns the events' notification ids and
+        the position the group reached. The insert's table lock is held to the commit, so no one can commit
+        events in between, and the events are projected from memory rather than read back."""
         return retry_on_disconnect(lambda: self._append(stored, events))
 
-    def _append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
-        assert self.insert_in is not None
-        with self.write_lock, self.engine.begin() as conn:
-            ids = sorted(self.insert_in(conn, stored))  # numbered in the order given
+    def _insert_and_lock(self, conn: Connection, stored: Sequence[StoredEvent]
+                         ) -> tuple[list[int], list[int], list[str | None]]:
+        """One call of `socialgov_append` (migration 0010; decision 0032): the events inserted under the events
+        table's lock, then the tracking rows locked. Returns the ids, in the order given, and the rows' positions
+        and carries in projector order. A conflict raises the event store's IntegrityError."""
+        params = ([e.originator_id for e in stored], [e.originator_version for e in stored],
+                  [e.topic for e in stored], [e.state for e in stored], self.names)
+        try:
+            rows = conn.exec_driver_sql(APPEND, params).all()
+        except DBAPIError as e:
+            if isinstance(e, SAIntegrityError):
+                raise IntegrityError(e.orig) from e
+            raise
+        ids = sorted(int(r[0]) for r in rows if r[0] is not None)
+        found = {str(r[1]): (int(r[2]), r[3]) for r in rows if r[1] is not None}
+        if len(found) < len(self.names):  # a tracking row not created yet: _lock creates it
             positions, carries = self._lock(conn)
+            return ids, positions, carries
+        return ids, [found[n][0] for n in self.names], [found[n][1] for n in self.names]
+
+    def _append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
+        with self.write_lock, self.engine.begin() as conn:
+            ids, positions, carries = self._insert_and_lock(conn, stored)
             start = min(positions)
             # Events other writers committed before this insert took the lock and no projection has applied yet
             # (ids are not dense: a rolled-back insert leaves a hole). Nothing after them can be visible.
