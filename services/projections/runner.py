@@ -289,10 +289,8 @@ class ProjectorGroup:
                   [e.topic for e in stored], [e.state for e in stored], self.names)
         try:
             rows = conn.exec_driver_sql(APPEND, params).all()
-        except DBAPIError as e:
-            if isinstance(e, SAIntegrityError):
-                raise IntegrityError(e.orig) from e
-            raise
+        except SAIntegrityError as e:
+            raise IntegrityError(e.orig) from e
         ids = sorted(int(r[0]) for r in rows if r[0] is not None)
         found = {str(r[1]): (int(r[2]), r[3]) for r in rows if r[1] is not None}
         if len(found) < len(self.names):  # a tracking row not created yet: _lock creates it

@@ -280,3 +280,33 @@ def test_the_chain_takes_its_last_link_from_its_tracking_row(world: World) -> No
         for engine in engines:
             event.remove(engine, "before_cursor_execute", listen)
         other.close()
+
+
+def test_a_command_behind_a_long_backlog_commits_and_leaves_it_to_rounds(world: World) -> None:
+    """Decision 0030: when others left a batch or more of events unprojected, the command's insert commits alone
+    and catch-up rounds project the backlog and it, in order; the command still reads its own write."""
+    w = world
+    principal = w.principal("alice")
+    backlog_before = w.c.projections.stats["append_backlog"]
+    size = w.c.projector.batch_size
+    w.c.projector.batch_size = 2
+    try:
+        left = []
+        for i in range(3):  # stored, as a sweep stores, and not projected
+            app = AccountApplication.submit(UUID(int=i + 2_000_000), w.trust_id, w.school, principal.id,
+                                            _case(w, "alice", "bob"),
+                                            w.c.applications._runners((w.people["alice"], w.people["bob"]),
+                                                                      w.trust_id),
+                                            principal.actor(Action.APPLICATION_SUBMIT, w.school), w.c.clock.now())
+            w.c.applications.commit(app, project=False)
+            left.append(app.id)
+        app_id = w.c.applications.submit(principal, w.school, _case(w, "alice", "bob"))
+        assert queries.get_application(w.c.engine, principal, app_id)["status"] == "submitted"
+        for i in left:
+            assert queries.get_application(w.c.engine, principal, i)["status"] == "submitted"
+    finally:
+        w.c.projector.batch_size = size
+    if not w.c.settings.is_sqlite:
+        assert w.c.projections.stats["append_backlog"] == backlog_before + 1
+    assert w.c.projector.position() == w.c.chain.position() == w.c.recorder.max_notification_id()
+    assert verify_chain(w.c.engine, w.c.recorder).ok
