@@ -10,7 +10,7 @@ from eventsourcing.persistence import OperationalError as ESOperationalError
 from eventsourcing.persistence import PersistenceError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, RuleRefused
 from infra.vault import VaultIntegrityError, VaultKeyError
@@ -111,12 +111,20 @@ def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
     return response
 
 
+def _unreachable(exc: Exception) -> bool:
+    """The database could not be reached or dropped the connection (503: try again), as opposed to a statement it
+    refused, such as a read-model constraint a projection broke (500: a fault to look into)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(exc, (ESOperationalError, PersistenceError, ConnectionError))
+
+
 def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, (VaultIntegrityError, VaultKeyError)):
         log.error("vault integrity failure on %s: %s", request.url.path, exc)
         return problem(500, "vault-integrity", "Credential integrity check failed",
                        detail=f"{exc} — the stored credentials were not returned; tell the trust's administrator")
-    if isinstance(exc, (OperationalError, ESOperationalError, PersistenceError, DBAPIError, ConnectionError)):
+    if _unreachable(exc):
         return unavailable_handler(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "internal", "Internal error", detail="the error has been logged")

@@ -15,7 +15,7 @@ from domain.application import AccountApplication, BusinessCase
 from services import readmodel as rm
 from services.audit import verify_chain
 from services.authorisation import Action
-from tests.conftest import World
+from tests.conftest import APPLICATION, World
 
 #: Audit chain positions planted ahead of the log, so that the round's chain insert (the last of its writes,
 #: after the read model's) hits a duplicate key. Wider than any gap a failed insert leaves in the ids.
@@ -92,3 +92,23 @@ def _plant(w: World) -> list[dict[str, Any]]:
 def _unplant(w: World, planted: list[dict[str, Any]]) -> None:
     with w.c.engine.begin() as conn:
         conn.execute(delete(rm.audit_chain).where(rm.audit_chain.c.position.in_([p["position"] for p in planted])))
+
+
+def test_over_http_a_failing_projection_is_a_500_not_a_503(world: World) -> None:
+    """A read-model constraint the projection breaks is a fault (500, logged with its stack), not the database
+    being unreachable (503, 'try again'): the command is refused the same way on both stores."""
+    w = world
+    w.application("carol")
+    events_before = w.event_count()
+    planted = _plant(w)
+    try:
+        r = w.post("carol", f"/api/v1/schools/{w.school}/applications",
+                   APPLICATION | {"runner_ids": [str(w.people["alice"]), str(w.people["bob"])]})
+        assert r.status_code == 500, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["type"].endswith("/internal")
+        assert w.event_count() - events_before == (1 if w.c.settings.is_sqlite else 0)
+    finally:
+        _unplant(w, planted)
+    w.application("carol")  # and the next one goes through, on SQLite with the one stored before
+    assert verify_chain(w.c.engine, w.c.recorder).ok
