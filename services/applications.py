@@ -19,16 +19,15 @@ from services.ports import Clock, today_in_london
 
 class Applications(ContextApplication):
     name = "applications"
-    #: Runners loaded for a submit, by (person id, directory mark): see _submit_runners.
+    #: Runners loaded for a submit, by person, with the directory mark they were loaded at: see _submit_runners.
     RUNNERS_CACHED = 4096
 
     def __init__(self, recorder: ApplicationRecorder, clock: Clock, after_save: AfterSave | None = None) -> None:
         super().__init__(recorder, clock, after_save)
-        self._runner_cache: dict[tuple[UUID, int], Person | None] = {}
+        self._runner_cache: dict[UUID, tuple[int, Person | None]] = {}
 
     def _runners(self, ids: tuple[UUID, ...], trust_id: UUID) -> dict[UUID, Person | None]:
-        loaded = self.load_many(Person, list(dict.fromkeys(ids)))
-        return {i: (p if p is not None and p.trust_id == trust_id else None) for i, p in loaded.items()}
+        return _in_trust(self.load_many(Person, list(dict.fromkeys(ids))), trust_id)
 
     def _submit_runners(self, principal: Principal, ids: tuple[UUID, ...]) -> dict[UUID, Person | None]:
         """The named runners for a submit's check (does each hold a runner role at the school?). A person's roles
@@ -40,14 +39,13 @@ class Applications(ContextApplication):
         if mark is None:
             return self._runners(ids, principal.trust_id)
         cache = self._runner_cache
-        missing = [i for i in dict.fromkeys(ids) if (i, mark) not in cache]
+        missing = [i for i in dict.fromkeys(ids) if cache.get(i, (None,))[0] != mark]
         if missing:
-            loaded = self.load_many(Person, missing)  # read after the mark: at least as new as it
-            if len(cache) + len(loaded) > self.RUNNERS_CACHED:
+            if len(cache) + len(missing) > self.RUNNERS_CACHED:
                 cache.clear()
-            cache.update({(i, mark): p for i, p in loaded.items()})
-        people: dict[UUID, Person | None] = {i: cache[(i, mark)] for i in ids}
-        return {i: (p if p is not None and p.trust_id == principal.trust_id else None) for i, p in people.items()}
+            # Read after the mark, so at least as new as it; an entry of an older mark is replaced.
+            cache.update({i: (mark, p) for i, p in self.load_many(Person, missing).items()})
+        return _in_trust({i: cache[i][1] for i in ids}, principal.trust_id)
 
     def submit(self, principal: Principal, school_id: UUID, case: BusinessCase) -> UUID:
         return self.submit_event(principal, school_id, case).originator_id
@@ -103,3 +101,8 @@ class Applications(ContextApplication):
         app.withdraw(principal.id, reason, principal.actor(Action.APPLICATION_WITHDRAW, app.school_id),
                      self.clock.now())
         self.commit(app)
+
+
+def _in_trust(people: dict[UUID, Person | None], trust_id: UUID) -> dict[UUID, Person | None]:
+    """None for anyone unknown or of another trust."""
+    return {i: (p if p is not None and p.trust_id == trust_id else None) for i, p in people.items()}

@@ -5,7 +5,7 @@ Works the same on SQLite and PostgreSQL (docs/decisions/0003-projection-runner.m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -217,8 +217,12 @@ class ProjectorGroup:
     def _lock(self, conn: Connection) -> tuple[list[int], list[str | None]]:
         """Locks every projection's tracking row (creating missing ones); their positions and what each carries,
         in projector order."""
-        found = {str(name): (int(pos), carry) for name, pos, carry in conn.execute(self._lock_group,
-                                                                                  {"names": self.names})}
+        return self._in_order(conn, conn.execute(self._lock_group, {"names": self.names}))
+
+    def _in_order(self, conn: Connection, rows: Iterable[Any]) -> tuple[list[int], list[str | None]]:
+        """Locked tracking rows (name, position, carry) as positions and carries in projector order; a row not
+        created yet is created (and locked) here, at position 0 with nothing carried."""
+        found = {str(name): (int(pos), carry) for name, pos, carry in rows}
         return ([found[p.name][0] if p.name in found else p._lock(conn) for p in self.projectors],
                 [found[p.name][1] if p.name in found else None for p in self.projectors])
 
@@ -292,11 +296,8 @@ class ProjectorGroup:
         except SAIntegrityError as e:
             raise IntegrityError(e.orig) from e
         ids = sorted(int(r[0]) for r in rows if r[0] is not None)
-        found = {str(r[1]): (int(r[2]), r[3]) for r in rows if r[1] is not None}
-        if len(found) < len(self.names):  # a tracking row not created yet: _lock creates it
-            positions, carries = self._lock(conn)
-            return ids, positions, carries
-        return ids, [found[n][0] for n in self.names], [found[n][1] for n in self.names]
+        positions, carries = self._in_order(conn, (r[1:] for r in rows if r[1] is not None))
+        return ids, positions, carries
 
     def _append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
         with self.write_lock, self.engine.begin() as conn:
