@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                         MentionsController, IntegrationsController, token, GraphQL, *SCIM_HANDLERS,
                         home, dev_login_page, dev_login, logout, *OIDC_HANDLERS,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
-        dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},
+        dependencies={"principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),

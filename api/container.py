@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,7 +32,7 @@ from services.authorisation import Principal
 from services.directory import Directory
 from services.eventstore import ContextApplication, build_mapper
 from services.group_commit import GroupCommit, SharedCatchUp
-from services.identity import principal_for_person
+from services.identity import PRINCIPALS, principal_for_person
 from services.inbox import Inbox
 from services.incidents import Incidents
 from services.integrations import Integrations
@@ -93,6 +94,10 @@ class Container:
         self.committer = GroupCommit(self.recorder)
         if isinstance(self.recorder, QuietPostgresRecorder):  # insert and project in one transaction (decision 0030)
             self.committer.append, self.committer.projected = self.projections.append, self.read_your_writes.note
+        # Provisional principals are confirmed at commit against the directory's change mark (decision 0033).
+        self.projections.mark = rm.PRINCIPALS_CHANGED
+        self.projections.on_mark = functools.partial(PRINCIPALS.note_mark, self.engine)
+        self.committer.directory_mark = functools.partial(PRINCIPALS.read_mark, self.engine)
         for app in self.contexts:
             app.committer = self.committer
         if s.is_sqlite:  # one writer at a time: queue in-process instead of spinning on SQLite's file lock

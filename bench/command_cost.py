@@ -2,8 +2,9 @@
 run, but instruction counts (valgrind's callgrind) and system calls (strace) repeat.
 
 One iteration is what a submit-application request does past the HTTP layer, on one thread: verify the bearer
-token, the cached principal's position check, submit (runners, event insert, read-your-writes projection round)
-and the response (built from the event since decision 0029; before, read back). Each tool runs the loop twice (20
+token, take the cached principal (since decision 0033 provisionally, with no query, its change mark confirmed by
+the commit; before, after a query for the mark), submit (runners, event insert, read-your-writes projection) and
+the response (built from the event since decision 0029; before, read back). Each tool runs the loop twice (20
 and 60 iterations), and the difference divided by 40 is the cost of one iteration, without start-up. Prints JSON.
 Needs valgrind and strace (Debian packages); without them it prints the CPU time per iteration only.
 
@@ -39,7 +40,8 @@ def loop(backend: str, n: int) -> tuple[float, int]:
     from domain.application import BusinessCase
     from infra.settings import Settings
     from services import queries
-    from services.identity import PrincipalCache, principal_for_person
+    from services.identity import PRINCIPALS, principal_for_person
+    from services.provisional import PENDING, Pending
 
     with tempfile.TemporaryDirectory(prefix="socialgov-cost-") as tmp:
         url = fresh_database(backend, Path(tmp), "socialgov_bench_cost")
@@ -48,14 +50,19 @@ def loop(backend: str, n: int) -> tuple[float, int]:
             school, staff = small_school(c, 2)
             case = BusinessCase(APPLICATION["aim"], APPLICATION["audience"], APPLICATION["promotion"],
                                 (staff[0], staff[1]), "open", "facebook", "Cost")
-            cache, token = PrincipalCache(), c.tokens.issue(staff[0], auth_method="bench")
+            token = c.tokens.issue(staff[0], auth_method="bench")
 
             def one() -> None:
                 claims = c.tokens.verify(token)
-                principal = cache.get(c.engine, ("person", claims.subject, "bench"),
-                                      lambda: principal_for_person(c.engine, staff[0], "bench"), None)
-                assert principal is not None
-                queries.submitted_application(c.applications.submit_event(principal, school, case))
+                key = ("person", claims.subject, "bench")
+                principal = PRINCIPALS.provisional(c.engine, key, None) or PRINCIPALS.get(
+                    c.engine, key, lambda: principal_for_person(c.engine, staff[0], "bench"), None)
+                assert principal is not None and principal.directory_mark is not None
+                pending = PENDING.set(Pending(principal.directory_mark) if principal.provisional else None)
+                try:
+                    queries.submitted_application(c.applications.submit_event(principal, school, case))
+                finally:
+                    PENDING.reset(pending)
 
             for _ in range(WARM):
                 one()

@@ -149,6 +149,9 @@ class Principal:
     #: when it came from the PrincipalCache: facts about people's roles cached at the same mark are as current
     #: as the principal itself (Applications' runner check). None: read them afresh.
     directory_mark: int | None = None
+    #: Taken from the cache at `directory_mark` without checking that the mark still stands there: the command it
+    #: runs must confirm the mark when it commits (services/provisional.py; decision 0033).
+    provisional: bool = False
 
     @property
     def visible_school_ids(self) -> frozenset[UUID]:

@@ -25,6 +25,7 @@ from domain.events import Actor, ActorKind, Aggregate, DomainEvent
 from services.group_commit import AfterSave as AfterSave
 from services.group_commit import GroupCommit
 from services.ports import Clock
+from services.provisional import PENDING
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -161,10 +162,14 @@ class ContextApplication(Application[UUID]):
         if not events:
             return 0
         stored = [self.mapper.to_stored_event(e) for e in events]
+        pending = PENDING.get()  # a provisional principal: its first commit confirms it (decision 0033)
+        mark = pending.mark if pending is not None and not pending.confirmed else None
         try:
-            last = self.committer.commit(stored, events, project and self.after_save is not None)
+            last = self.committer.commit(stored, events, project and self.after_save is not None, mark)
         except IntegrityError as e:
             raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
+        if pending is not None:
+            pending.confirmed = True
         if project and self.after_save is not None:
             self.after_save(last)
         return last

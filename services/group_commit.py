@@ -11,6 +11,9 @@ before; under load, N concurrent commands pay for one insert, one disk sync and 
 
 A conflict (another writer got to the same aggregate version first) fails only the command that caused it: when
 the shared insert is refused, each queued command is written on its own so the refusal lands where it belongs.
+So does a moved directory: a command whose caller's principal is still to be confirmed (services/provisional.py)
+fails with DirectoryMoved if the directory's change mark is no longer the one it was resolved at, and the rest of
+the batch is written without it.
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 
+from services.provisional import DirectoryMoved
+
 #: Makes the read side show everything up to a notification id (read-your-writes).
 AfterSave = Callable[[int], None]
 #: Inserts stored events and projects them in the same transaction (PostgreSQL; decision 0030), given the domain
 #: events they were mapped from: returns their notification ids and the position the read side then reached.
-Append = Callable[[Sequence[StoredEvent], Sequence[Any]], tuple[Sequence[int], int]]
+#: Given directory change marks, it first confirms under its lock that the mark is each of them, else raises
+#: DirectoryMoved having written nothing (decision 0033).
+Append = Callable[[Sequence[StoredEvent], Sequence[Any], frozenset[int]], tuple[Sequence[int], int]]
 
 
 @dataclass(eq=False)
@@ -35,6 +42,8 @@ class _Ticket:
     stored: Sequence[StoredEvent]
     events: Sequence[Any] = ()
     project: bool = False
+    #: The directory change mark this command's principal must still be at (services/provisional.py), or None.
+    mark: int | None = None
     last: int = 0
     error: BaseException | None = None
     done: bool = False
@@ -45,6 +54,8 @@ class _Stats:
     batches: int = 0
     commands: int = 0
     largest: int = 0
+    #: Commands refused because the directory had moved since their principal was resolved (DirectoryMoved).
+    moved: int = 0
 
 
 @dataclass(eq=False)
@@ -57,17 +68,22 @@ class GroupCommit:
     #: projected in one transaction, and `projected` hears the position the read side reached (decision 0030).
     append: Append | None = None
     projected: Callable[[int], None] | None = None
+    #: Reads the directory's change mark, for confirming principals where `append` does not (SQLite, commands
+    #: that are not projected); None: no principal can be confirmed, so none is taken as confirmed.
+    directory_mark: Callable[[], int] | None = None
 
     def __post_init__(self) -> None:
         self._leader = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Ticket] = []
 
-    def commit(self, stored: Sequence[StoredEvent], events: Sequence[Any] = (), project: bool = False) -> int:
+    def commit(self, stored: Sequence[StoredEvent], events: Sequence[Any] = (), project: bool = False,
+               mark: int | None = None) -> int:
         """Writes `stored` atomically (with whatever else is queued) and returns its last notification id.
         With `project` and `events` (the domain events `stored` was mapped from), the events may be projected in
-        the same transaction. Raises IntegrityError if this command's events conflict with stored ones."""
-        ticket = _Ticket(stored, events, project and len(events) == len(stored))
+        the same transaction. Raises IntegrityError if this command's events conflict with stored ones, and,
+        given a `mark`, DirectoryMoved if the directory's change mark is no longer that."""
+        ticket = _Ticket(stored, events, project and len(events) == len(stored), mark)
         with self._queue_lock:
             self._queue.append(ticket)
         with self._leader:
@@ -103,20 +119,44 @@ class GroupCommit:
             else:
                 return
         for t in batch:
+            if t.error is not None:  # refused already (DirectoryMoved): not to be written
+                continue
             try:
                 self._write([t])
             except IntegrityError as e:
                 t.error = e
 
     def _write(self, batch: list[_Ticket]) -> None:
-        stored = [s for t in batch for s in t.stored]
+        marks = frozenset(t.mark for t in batch if t.mark is not None)
         if self.append is None or not all(t.project for t in batch):
-            self._assign(batch, self.recorder.insert_events(stored))
+            if marks:
+                batch = self._moved(batch, self.directory_mark() if self.directory_mark is not None else None)
+            if batch:
+                self._assign(batch, self.recorder.insert_events([s for t in batch for s in t.stored]))
             return
-        ids, reached = self.append(stored, [e for t in batch for e in t.events])
+        try:
+            ids, reached = self.append([s for t in batch for s in t.stored], [e for t in batch for e in t.events],
+                                       marks)
+        except DirectoryMoved as e:  # nothing was written: write the rest without the commands it concerns
+            rest = self._moved(batch, e.mark)
+            if rest:
+                self._write(rest)
+            return
         self._assign(batch, ids)
         if self.projected is not None:
             self.projected(reached)
+
+    def _moved(self, batch: list[_Ticket], mark: int | None) -> list[_Ticket]:
+        """Fails the batch's commands whose principal was resolved at a change mark other than `mark` (all of them
+        if None: none could be confirmed) with DirectoryMoved; returns the others."""
+        rest = []
+        for t in batch:
+            if t.mark is not None and (mark is None or t.mark != mark):
+                t.error = DirectoryMoved(mark)
+                self.stats.moved += 1
+            else:
+                rest.append(t)
+        return rest
 
     @staticmethod
     def _assign(batch: list[_Ticket], ids: Sequence[int] | None) -> None:

@@ -90,3 +90,24 @@ class PrincipalCache:
             request_id: str | None) -> Principal | None:
         principal, mark = self._cache.get_with_mark(engine, key, load)
         return replace(principal, request_id=request_id, directory_mark=mark) if principal is not None else None
+
+    def provisional(self, engine: Engine, key: tuple[object, ...], request_id: str | None) -> Principal | None:
+        """The principal cached at the last change mark this process knows of, with no query, marked provisional:
+        the command it is used for must confirm the mark when it commits (services/provisional.py). None if no
+        principal with access is cached there."""
+        hit = self._cache.peek(engine, key)
+        if hit is None or not isinstance(hit[0], Principal):
+            return None
+        return replace(hit[0], request_id=request_id, directory_mark=hit[1], provisional=True)
+
+    def note_mark(self, engine: Engine, mark: int) -> None:
+        """Where a commit found the change mark (under its lock): later provisional principals go by it."""
+        self._cache.note(engine, mark)
+
+    def read_mark(self, engine: Engine) -> int:
+        """The change mark now (one query); later provisional principals go by it."""
+        return self._cache.read_mark(engine)
+
+
+#: The process's principal cache (every container in the process shares it: entries are per database).
+PRINCIPALS = PrincipalCache()

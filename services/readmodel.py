@@ -516,13 +516,37 @@ class MarkedCache:
         self.size = size
         self._items: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
+        #: Per database, the mark's position as this process last read it (for `peek`).
+        self._known: dict[str, int] = {}
+
+    def note(self, engine: Engine, mark: int) -> None:
+        """The mark's committed position, read by someone else (a commit, under its lock)."""
+        self._known[str(engine.url)] = mark
+
+    def read_mark(self, engine: Engine) -> int:
+        """The mark's position now (one query), which `peek` then goes by."""
+        mark = read_model_position(engine, self.mark)
+        self.note(engine, mark)
+        return mark
+
+    def peek(self, engine: Engine, key: tuple[Any, ...]) -> tuple[Any, int] | None:
+        """The answer cached at the mark's last known position, and that position, without a query: possibly
+        stale, so only for callers that confirm the position before acting on it (services/provisional.py).
+        None if nothing is cached there."""
+        url = str(engine.url)
+        mark = self._known.get(url)
+        if mark is None:
+            return None
+        with self._lock:
+            hit = self._items.get((url, *key, mark), _MISSING)
+        return None if hit is _MISSING else (hit, mark)
 
     def get_or_compute(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         return self.get_with_mark(engine, key, compute)[0]
 
     def get_with_mark(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> tuple[T, int]:
         """The answer and the mark's position it is valid at (read once, before any computing)."""
-        mark = read_model_position(engine, self.mark)
+        mark = self.read_mark(engine)
         full = (str(engine.url), *key, mark)
         with self._lock:
             hit = self._items.get(full, _MISSING)

@@ -8,6 +8,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
+from api.auth import authorised_at_commit
 from api.routes.common import container
 from domain.application import BusinessCase
 from services import queries
@@ -39,6 +40,7 @@ class ApplicationsController(Controller):
     def _one(self, request: Request[Any, Any, Any], principal: Principal, application_id: UUID) -> dict[str, Any]:
         return queries.get_application(container(request).engine, principal, application_id)
 
+    @authorised_at_commit
     @post("/schools/{school_id:uuid}/applications", sync_to_thread=True,
           summary="Submit a business case for a new school account (at least two named runners)")
     def submit(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
@@ -59,6 +61,7 @@ class ApplicationsController(Controller):
     def one(self, request: Request[Any, Any, Any], principal: Principal, application_id: UUID) -> dict[str, Any]:
         return self._one(request, principal, application_id)
 
+    @authorised_at_commit
     @post("/applications/{application_id:uuid}/approve", sync_to_thread=True, status_code=200,
           summary="Approve (SLT). Refused with every unmet condition unless each runner has acknowledged the "
                   "current policy and holds unexpired training; never by the applicant")
@@ -67,6 +70,7 @@ class ApplicationsController(Controller):
         container(request).applications.approve(principal, application_id, data.reason if data else None)
         return self._one(request, principal, application_id)
 
+    @authorised_at_commit
     @post("/applications/{application_id:uuid}/reject", sync_to_thread=True, status_code=200,
           summary="Reject (SLT) with a reason")
     def reject(self, request: Request[Any, Any, Any], principal: Principal, application_id: UUID,
@@ -74,6 +78,7 @@ class ApplicationsController(Controller):
         container(request).applications.reject(principal, application_id, data.reason)
         return self._one(request, principal, application_id)
 
+    @authorised_at_commit
     @post("/applications/{application_id:uuid}/withdraw", sync_to_thread=True, status_code=200,
           summary="Withdraw (the applicant)")
     def withdraw(self, request: Request[Any, Any, Any], principal: Principal, application_id: UUID,

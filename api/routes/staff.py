@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
+from api.auth import authorised_at_commit
 from api.routes.common import container, now_and_today
 from services import queries
 from services.authorisation import Principal
@@ -62,6 +63,7 @@ class StaffController(Controller):
     def one(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID) -> dict[str, Any]:
         return self._person(request, principal, person_id)
 
+    @authorised_at_commit
     @post("/staff/{person_id:uuid}/training", sync_to_thread=True,
           summary="Record completed social media training (expiry defaults to the trust's validity period)")
     def training(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID,
@@ -70,6 +72,7 @@ class StaffController(Controller):
                                                      data.expires_on)
         return Response(self._person(request, principal, person_id), status_code=201)
 
+    @authorised_at_commit
     @post("/staff/{person_id:uuid}/acknowledgements", sync_to_thread=True,
           summary="Record that the person has read and understood the policy (default: the current version)")
     def acknowledge(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID,
@@ -77,6 +80,7 @@ class StaffController(Controller):
         container(request).directory.acknowledge_policy(principal, person_id, data.policy_version_id)
         return Response(self._person(request, principal, person_id), status_code=201)
 
+    @authorised_at_commit
     @post("/staff/{person_id:uuid}/personal-accounts", sync_to_thread=True,
           summary="Declare a personal social media account (does it name the school? has it a disclaimer?)")
     def personal_account(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID,

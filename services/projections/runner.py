@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from domain.events import DomainEvent
 from services.projections.batch import Batch, Script
+from services.provisional import DirectoryMoved
 from services.readmodel import POSITION_OF, PROJECTED_TABLES, projection_tracking
 
 _t = projection_tracking
@@ -201,7 +202,10 @@ class ProjectorGroup:
         #: How many rounds used their read-ahead as it was (tests/services/test_group_commit.py).
         self.stats = {"read_ahead_used": 0, "script_sends": 0, "script_statements": 0, "appended": 0,
                       "append_backlog": 0}
-
+        #: The tracking row of the directory's change mark that `append` confirms principals against, and who
+        #: hears where it stood after each append (decision 0033); set by the composition root.
+        self.mark: str | None = None
+        self.on_mark: Callable[[int], None] | None = None
 
     def catch_up(self, until: int) -> int:
         """Brings every projection of the group to at least `until`; returns the position they all reached."""
@@ -277,35 +281,50 @@ class ProjectorGroup:
             conn.execute(MOVE, [{"row": n, "to": last, "carry": c} for n, c in zip(moved, carried, strict=True)])
         return last
 
-    def append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
+    def append(self, stored: Sequence[StoredEvent], events: Sequence[Any], marks: frozenset[int] = frozenset()
+               ) -> tuple[list[int], int]:
         """Inserts `stored` and projects it, with any events other writers committed before it that are not yet
         projected, in the same transaction (PostgreSQL; decision 0030). Returns the events' notification ids and
         the position the group reached. The insert's table lock is held to the commit, so no one can commit
-        events in between, and the events are projected from memory rather than read back."""
-        return retry_on_disconnect(lambda: self._append(stored, events))
+        events in between, and the events are projected from memory rather than read back.
+
+        Given `marks`, the directory's change mark is confirmed under the lock to be each of them before anything
+        is projected, else the transaction rolls back and DirectoryMoved is raised (decision 0033). Projections of
+        the directory hold the read model's tracking row, which this transaction holds, so the mark cannot move
+        before the commit."""
+        return retry_on_disconnect(lambda: self._append(stored, events, marks))
 
     def _insert_and_lock(self, conn: Connection, stored: Sequence[StoredEvent]
-                         ) -> tuple[list[int], list[int], list[str | None]]:
+                         ) -> tuple[list[int], list[int], list[str | None], int]:
         """One call of `socialgov_append` (migration 0010; decision 0032): the events inserted under the events
-        table's lock, then the tracking rows locked. Returns the ids, in the order given, and the rows' positions
-        and carries in projector order. A conflict raises the event store's IntegrityError."""
+        table's lock, then the tracking rows locked. Returns the ids, in the order given, the rows' positions and
+        carries in projector order, and the position of the directory's change mark (0 if it has never moved)."""
         params = ([e.originator_id for e in stored], [e.originator_version for e in stored],
-                  [e.topic for e in stored], [e.state for e in stored], self.names)
+                  [e.topic for e in stored], [e.state for e in stored],
+                  self.names if self.mark is None else [*self.names, self.mark])
         try:
             rows = conn.exec_driver_sql(APPEND, params).all()
         except SAIntegrityError as e:
             raise IntegrityError(e.orig) from e
         ids = sorted(int(r[0]) for r in rows if r[0] is not None)
-        positions, carries = self._in_order(conn, (r[1:] for r in rows if r[1] is not None))
-        return ids, positions, carries
+        tracking = [r[1:] for r in rows if r[1] is not None]
+        positions, carries = self._in_order(conn, (r for r in tracking if r[0] != self.mark))
+        mark = next((int(r[1]) for r in tracking if r[0] == self.mark), 0)
+        return ids, positions, carries, mark
 
-    def _append(self, stored: Sequence[StoredEvent], events: Sequence[Any]) -> tuple[list[int], int]:
+    def _append(self, stored: Sequence[StoredEvent], events: Sequence[Any], marks: frozenset[int]
+                ) -> tuple[list[int], int]:
         with self.write_lock, self.engine.begin() as conn:
-            ids, positions, carries = self._insert_and_lock(conn, stored)
+            ids, positions, carries, mark = self._insert_and_lock(conn, stored)
+            if self.mark is not None and self.on_mark is not None:
+                self.on_mark(mark)  # a committed position, read under the lock: the process may go by it
             start = min(positions)
             # Events other writers committed before this insert took the lock and no projection has applied yet
             # (ids are not dense: a rolled-back insert leaves a hole). Nothing after them can be visible.
             earlier = self._read(start) if start < ids[0] - 1 else []
+            # Those may change the directory before this batch: a principal is confirmed only with none waiting.
+            if marks and (earlier or marks != {mark}):
+                raise DirectoryMoved(None if earlier else mark)
             if len(earlier) >= self.projectors[0].batch_size:  # a long backlog: commit, leave it to catch-up rounds
                 self.stats["append_backlog"] += 1
                 return ids, start
