@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Json
 from sqlalchemy import JSON, Connection, Executable, Result, Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -90,6 +93,20 @@ def _multi_row_insert(table: str, columns: tuple[str, ...], rows: int, tail: str
     return found
 
 
+def _as_text(value: Any) -> Any:
+    """UUIDs, JSON and datetimes as the text PostgreSQL reads them from: in INSERT … VALUES a quoted literal takes
+    its column's type, and psycopg quotes text in C, where its UUID, JSON and datetime dumpers run in Python and
+    cost twice as much (the round's values are rendered while the events table is locked)."""
+    kind = type(value)
+    if kind is UUID:
+        return value.hex
+    if kind is Json:
+        return (value.dumps or json.dumps)(value.obj)
+    if kind is datetime:
+        return value.isoformat()
+    return value
+
+
 def _bind_processors(dialect: Dialect, table: Table) -> dict[str, Callable[[Any], Any]]:
     """The table's columns whose type processes a value before it is sent, with their processor."""
     found = _PROCESSORS.get((dialect, table))
@@ -162,7 +179,7 @@ class Batch:
         columns = tuple(rows[0])
         processors = _bind_processors(self.conn.dialect, table)
         steps = [(c, processors.get(c)) for c in columns]
-        values = [row[c] if p is None or row[c] is None else p(row[c]) for row in rows for c, p in steps]
+        values = [_as_text(row[c] if p is None or row[c] is None else p(row[c])) for row in rows for c, p in steps]
         self.script.add(_multi_row_insert(table.name, columns, len(rows), tail), values)
 
     def sync(self) -> None:
