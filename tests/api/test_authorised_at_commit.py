@@ -156,3 +156,27 @@ def test_a_batch_writes_its_confirmed_commands_and_refuses_only_the_stale_one(wo
     else:
         assert isinstance(results[0], UUID)
     assert _applications_of(w, "carol") == [str(results[1])]
+
+
+def test_a_client_revoked_by_another_process_is_refused_at_commit(world: World, other: Container) -> None:
+    """An integration client's token, cached here, after another process revoked the client: the next command
+    (a mention captured, a marked route) is refused and writes nothing; revocation takes effect at once."""
+    w = world
+    r = w.post("admin", "/api/v1/integration-clients", {"name": "Feeds", "scopes": ["mentions:write", "read"]})
+    assert r.status_code == 201, r.text
+    cid, secret = r.json()["client_id"], r.json()["client_secret"]
+    access = w.client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
+                                                  "client_secret": secret}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {access}"}
+    path = f"/api/v1/schools/{w.school}/mentions"
+    assert w.client.post(path, headers=headers, json={"key": "k1", "title": "first"}).status_code == 201
+    assert w.client.post(path, headers=headers, json={"key": "k2", "title": "second"}).status_code == 201
+    moved, events = w.c.committer.stats.moved, w.event_count()
+    other.integrations.revoke(other.refresh_principal(w.principal("admin")), UUID(cid), "supplier changed")
+    after_revoke = w.event_count()
+    assert after_revoke > events
+
+    r = w.client.post(path, headers=headers, json={"key": "k3", "title": "third"})
+    assert r.status_code == 401, r.text
+    assert w.c.committer.stats.moved == moved + 1  # taken provisionally, refused by the commit
+    assert w.event_count() == after_revoke  # nothing written
