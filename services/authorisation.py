@@ -8,7 +8,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from domain.events import Actor, ActorKind
-from domain.values import Role
+from domain.values import SCHOOL_ROLES, Role
 
 
 class Action(StrEnum):
@@ -99,6 +99,15 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({T, D}),
 }
 
+#: Which school roles a holder of a role may give with STAFF_ADD (decision 0034): leadership and the trust team
+#: appoint to any; a moderator adds the people who run accounts (staff, volunteers), never a role above their own.
+#: Integration clients with `staff:write` (the HR system, the source of record) may give any school role.
+GRANTS: Mapping[Role, frozenset[Role]] = {
+    T: SCHOOL_ROLES,
+    S: SCHOOL_ROLES,
+    M: frozenset({ST, V}),
+}
+
 #: What a runner of an account may do on that account whatever their role (checked against the account).
 RUNNER_ACTIONS: frozenset[Action] = frozenset({
     Action.ACCOUNT_READ, Action.CREDENTIALS_REVEAL, Action.MONITORING_CHECK,
@@ -183,6 +192,15 @@ def can(principal: Principal, action: Action, school_id: UUID | None) -> bool:
         scope = SCOPES.get(action)
         return scope is not None and scope in principal.scopes
     return any(role in PERMISSIONS[action] for role in principal.roles_at(school_id))
+
+
+def can_grant(principal: Principal, role: Role, school_id: UUID) -> bool:
+    """May `principal` give `role` at `school_id`? Pure; no I/O."""
+    if not can(principal, Action.STAFF_ADD, school_id):
+        return False
+    if principal.kind is ActorKind.INTEGRATION:
+        return role in SCHOOL_ROLES
+    return any(role in GRANTS.get(held, frozenset()) for held in principal.roles_at(school_id))
 
 
 def can_about_person(principal: Principal, action: Action, person_id: UUID, person_school_ids: frozenset[UUID],

@@ -18,7 +18,7 @@ from domain.person import Person
 from domain.school import School
 from domain.trust import Trust, TrustSettings
 from domain.values import SCHOOL_ROLES, Role
-from services.authorisation import Action, Principal, can, can_about_person
+from services.authorisation import Action, Principal, can, can_about_person, can_grant
 from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
 from services.ports import Clock, today_in_london
 
@@ -121,6 +121,10 @@ class Directory(ContextApplication):
         if not can(principal, Action.STAFF_ADD, school_id):
             raise Forbidden("you cannot add staff at this school")
         parsed = parse_roles(roles)
+        refused = sorted({r.value for r in parsed if not can_grant(principal, r, school_id)})
+        if refused:
+            raise Forbidden(f"you cannot give the role{'s' if len(refused) > 1 else ''} {', '.join(refused)}: "
+                            "the school's leadership or the trust team appoints to it")
         actor = principal.actor(Action.STAFF_ADD, school_id)
         now = self.clock.now()
         candidate = Person.register(uuid.uuid4(), principal.trust_id, display_name, email, actor, now, school_id)

@@ -40,6 +40,28 @@ def test_adding_staff_and_an_executive_head_across_two_schools(world: World) -> 
                       {"display_name": "Z", "email": "z@z.example"}).status_code == 403
 
 
+def test_a_moderator_adds_staff_and_volunteers_but_appoints_no_one_above_their_own_role(world: World) -> None:
+    """Decision 0034: leadership and the trust team appoint to any school role; a moderator may not make anyone
+    (themselves included) leadership or a moderator, and nothing is written when refused."""
+    path = f"/api/v1/schools/{world.school}/staff"
+    events = world.event_count()
+    for roles in (["slt"], ["staff", "moderator"]):
+        r = world.post("mod", path, {"display_name": "Eve", "email": "eve@school.example", "roles": roles})
+        assert r.status_code == 403, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+    own = world.get("mod", f"/api/v1/staff/{world.people['mod']}").json()["email"]
+    r = world.post("mod", path, {"display_name": "Mod", "email": own, "roles": ["slt"]})  # promoting themselves
+    assert r.status_code == 403
+    assert world.event_count() == events
+    assert sorted(x["role"] for x in world.get("mod", f"/api/v1/staff/{world.people['mod']}").json()["roles"]) \
+        == ["moderator"]
+    r = world.post("mod", path, {"display_name": "Eve", "email": "eve@school.example", "roles": ["staff", "volunteer"]})
+    assert r.status_code == 201, r.text
+    r = world.post("head", path, {"display_name": "Eve", "email": "eve@school.example", "roles": ["moderator"]})
+    assert r.status_code == 200, r.text
+    assert sorted(x["role"] for x in r.json()["roles"]) == ["moderator", "staff", "volunteer"]
+
+
 def test_training_acknowledgement_and_declaration_on_the_person(world: World) -> None:
     alice = world.people["alice"]
     r = world.post("alice", f"/api/v1/staff/{alice}/training", {"course": "Social media 101",

@@ -9,7 +9,7 @@ import pytest
 
 from domain.events import ActorKind
 from domain.values import Role
-from services.authorisation import PERMISSIONS, Action, Principal, can
+from services.authorisation import PERMISSIONS, Action, Principal, can, can_grant
 
 TRUST, OTHER_TRUST = uuid.uuid4(), uuid.uuid4()
 OWN, SIBLING, FOREIGN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -115,3 +115,34 @@ def test_actor_records_the_role_that_authorised_the_action() -> None:
     assert p.actor(A.APPLICATION_DECIDE, OWN).role == "slt"
     assert p.actor(A.APPLICATION_SUBMIT, OWN).role == "slt"
     assert p.actor(A.TRAINING_RECORD, uuid.uuid4()).role == "self"
+
+
+# Which school roles each role may give at its own school (decision 0034), written out independently of GRANTS.
+GRANTABLE: dict[str, set[str]] = {
+    "trust_admin": {"slt", "moderator", "staff", "volunteer"},
+    "dpo": set(),
+    "slt": {"slt", "moderator", "staff", "volunteer"},
+    "moderator": {"staff", "volunteer"},
+    "staff": set(),
+    "volunteer": set(),
+}
+SCHOOL_ROLE_NAMES = ["slt", "moderator", "staff", "volunteer"]
+
+
+@pytest.mark.parametrize("holder", list(Role))
+@pytest.mark.parametrize("given", SCHOOL_ROLE_NAMES)
+def test_grant_matrix(holder: Role, given: str) -> None:
+    """No one gives a role above their own: a moderator cannot make anyone (themselves included) leadership."""
+    p = principal(holder)
+    assert can_grant(p, Role(given), OWN) is (given in GRANTABLE[holder.value])
+    trust_role = holder in (Role.TRUST_ADMIN, Role.DPO)
+    assert can_grant(p, Role(given), SIBLING) is (trust_role and given in GRANTABLE[holder.value])
+    assert can_grant(p, Role(given), FOREIGN) is False
+
+
+@pytest.mark.parametrize("scopes,expected", [({"staff:write"}, True), ({"read"}, False)])
+def test_integration_clients_with_staff_write_give_any_school_role(scopes: set[str], expected: bool) -> None:
+    p = Principal(kind=ActorKind.INTEGRATION, id=uuid.uuid4(), display_name="HR", trust_id=TRUST,
+                  trust_school_ids=frozenset({OWN}), scopes=frozenset(scopes))
+    assert [can_grant(p, Role(r), OWN) for r in SCHOOL_ROLE_NAMES] == [expected] * 4
+    assert can_grant(p, Role.SLT, FOREIGN) is False
