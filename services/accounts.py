@@ -18,7 +18,7 @@ from domain.handover import Handover, HandoverOutcome
 from domain.person import Person
 from domain.trust import PolicyVersion, Trust
 from domain.values import Role
-from services.authorisation import RUNNER_ACTIONS, Action, Principal, can, can_about_person
+from services.authorisation import RUNNER_ACTIONS, Action, Principal, can, can_about_person, can_end_roles
 from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
 from services.ports import Clock, Vault, today_in_london
 
@@ -177,6 +177,8 @@ class Accounts(ContextApplication):
             raise NotFound("person")
         if principal.id == person.id or not allowed:
             raise Forbidden("you cannot record this person's departure")
+        if not can_end_roles(principal, ((a.role, a.school_id) for a in person.roles)):
+            raise Forbidden("you cannot record the departure of someone holding a role you could not give them")
         acting_school = next((s for s in sorted(schools, key=str) if can(principal, Action.DEPARTURE_RECORD, s)),
                              None)
         actor = principal.actor(Action.DEPARTURE_RECORD, acting_school)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
@@ -201,6 +201,14 @@ def can_grant(principal: Principal, role: Role, school_id: UUID) -> bool:
     if principal.kind is ActorKind.INTEGRATION:
         return role in SCHOOL_ROLES
     return any(role in GRANTS.get(held, frozenset()) for held in principal.roles_at(school_id))
+
+
+def can_end_roles(principal: Principal, roles: Iterable[tuple[Role, UUID | None]]) -> bool:
+    """May `principal` end all of these (role, school or None for the trust) at once, as a departure does? Only
+    if they could give each of the school roles, and, for a trust role, act at trust level (the trust team, or an
+    HR client with `staff:write`): no one removes someone above them (decision 0034). Pure; no I/O."""
+    return all(can_grant(principal, role, school_id) if school_id is not None
+               else can(principal, Action.DEPARTURE_RECORD, None) for role, school_id in roles)
 
 
 def can_about_person(principal: Principal, action: Action, person_id: UUID, person_school_ids: frozenset[UUID],

@@ -172,3 +172,24 @@ def test_departure_on_or_before_today_ends_roles_at_once_and_closing_completes_h
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "leaving_date"
     assert world.post("alice", f"/api/v1/staff/{world.people['carol']}/departure",
                       {"leaving_date": date.today().isoformat()}).status_code in (403, 404)
+
+
+def test_no_one_records_the_departure_of_someone_above_them(world: World) -> None:
+    """Decision 0034: a departure ends every role the leaver holds, so the recorder must be able to give each of
+    them. A moderator cannot end the head's roles; the head cannot end those of a colleague who also leads another
+    school; the trust team can. Nothing is written when refused."""
+    events = world.event_count()
+    r = world.post("mod", f"/api/v1/staff/{world.people['head']}/departure", {"leaving_date": "2026-03-10"})
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    assert world.event_count() == events
+    email = world.get("admin", f"/api/v1/staff/{world.people['other_head']}").json()["email"]
+    assert world.post("admin", f"/api/v1/schools/{world.school}/staff",
+                      {"display_name": "Other Head", "email": email, "roles": ["staff"]}).status_code == 200
+    events = world.event_count()
+    r = world.post("head", f"/api/v1/staff/{world.people['other_head']}/departure", {"leaving_date": "2026-03-10"})
+    assert r.status_code == 403, r.text
+    assert world.event_count() == events
+    r = world.post("admin", f"/api/v1/staff/{world.people['other_head']}/departure", {"leaving_date": "2026-03-10"})
+    assert r.status_code == 201, r.text
+    assert world.post("mod", f"/api/v1/staff/{world.people['vol']}/departure",
+                      {"leaving_date": "2026-03-10"}).status_code == 201

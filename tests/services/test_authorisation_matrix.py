@@ -9,7 +9,7 @@ import pytest
 
 from domain.events import ActorKind
 from domain.values import Role
-from services.authorisation import PERMISSIONS, Action, Principal, can, can_grant
+from services.authorisation import PERMISSIONS, Action, Principal, can, can_end_roles, can_grant
 
 TRUST, OTHER_TRUST = uuid.uuid4(), uuid.uuid4()
 OWN, SIBLING, FOREIGN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -146,3 +146,13 @@ def test_integration_clients_with_staff_write_give_any_school_role(scopes: set[s
                   trust_school_ids=frozenset({OWN}), scopes=frozenset(scopes))
     assert [can_grant(p, Role(r), OWN) for r in SCHOOL_ROLE_NAMES] == [expected] * 4
     assert can_grant(p, Role.SLT, FOREIGN) is False
+
+
+def test_a_departure_needs_the_right_to_give_every_role_it_ends() -> None:
+    mod, head, admin = principal(Role.MODERATOR), principal(Role.SLT), principal(Role.TRUST_ADMIN)
+    assert can_end_roles(mod, [(Role.STAFF, OWN), (Role.VOLUNTEER, OWN)])
+    assert not can_end_roles(mod, [(Role.STAFF, OWN), (Role.SLT, OWN)])
+    assert can_end_roles(head, [(Role.SLT, OWN), (Role.MODERATOR, OWN)])
+    assert not can_end_roles(head, [(Role.STAFF, OWN), (Role.SLT, SIBLING)])  # leads another school too
+    assert not can_end_roles(head, [(Role.TRUST_ADMIN, None)])
+    assert can_end_roles(admin, [(Role.SLT, OWN), (Role.SLT, SIBLING), (Role.DPO, None)])
