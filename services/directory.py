@@ -17,7 +17,7 @@ from domain.events import Actor, ActorKind
 from domain.person import Person
 from domain.school import School
 from domain.trust import Trust, TrustSettings
-from domain.values import SCHOOL_ROLES, Role
+from domain.values import SCHOOL_ROLES, Role, clean_text
 from services.authorisation import Action, Principal, can, can_about_person, can_grant
 from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
 from services.ports import Clock, today_in_london
@@ -137,6 +137,25 @@ class Directory(ContextApplication):
             person.assign_role(role, school_id, actor, now)
         self.commit(person)
         return StaffAdded(person.id, created)
+
+    def end_role(self, principal: Principal, school_id: UUID, person_id: UUID, role: str, reason: str | None) -> None:
+        """Ends one of a person's roles at a school (a change of post, a move): their other roles stay. Only someone
+        who could give the role may end it (decision 0034), and never their own."""
+        self.require_school(principal, school_id)
+        person, _ = self._person_for(principal, person_id, Action.STAFF_ADD)
+        try:
+            parsed = Role(role)
+        except ValueError:
+            raise InvalidInput.one("role", "must be one of " + ", ".join(r.value for r in SCHOOL_ROLES)) from None
+        if parsed not in SCHOOL_ROLES:
+            raise InvalidInput.one("role", f"{role} is a trust-wide role, not a school role")
+        if principal.kind is ActorKind.PERSON and principal.id == person.id:
+            raise Forbidden("you cannot end your own role: ask a colleague")
+        if not can_grant(principal, parsed, school_id):
+            raise Forbidden(f"you cannot end the role {role}: the school's leadership or the trust team does")
+        person.revoke_role(parsed, school_id, principal.actor(Action.STAFF_ADD, school_id), self.clock.now(),
+                           clean_text(reason or "") or "role ended")
+        self.commit(person)
 
     def _person_for(self, principal: Principal, person_id: UUID, action: Action) -> tuple[Person, UUID | None]:
         person = self.load(Person, person_id)

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 
 from api.auth import authorised_at_commit
 from api.routes.common import container, now_and_today
@@ -53,6 +53,14 @@ class StaffController(Controller):
         c = container(request)
         added = c.directory.add_staff(principal, school_id, data.display_name, data.email, data.roles)
         return Response(self._person(request, principal, added.person_id), status_code=201 if added.created else 200)
+
+    @authorised_at_commit
+    @delete("/schools/{school_id:uuid}/staff/{person_id:uuid}/roles/{role:str}", sync_to_thread=True,
+            status_code=204, summary="End one of a person's roles at the school (their other roles stay); only "
+                                     "someone who could give the role may end it, and never their own")
+    def end_role(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID, person_id: UUID,
+                 role: str, reason: str | None = None) -> None:
+        container(request).directory.end_role(principal, school_id, person_id, role, reason)
 
     @get("/schools/{school_id:uuid}/staff", sync_to_thread=True, summary="People with a role at the school")
     def list(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID) -> dict[str, Any]:

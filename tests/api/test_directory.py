@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+from api import auth
 from tests.conftest import World
 
 
@@ -60,6 +63,54 @@ def test_a_moderator_adds_staff_and_volunteers_but_appoints_no_one_above_their_o
     r = world.post("head", path, {"display_name": "Eve", "email": "eve@school.example", "roles": ["moderator"]})
     assert r.status_code == 200, r.text
     assert sorted(x["role"] for x in r.json()["roles"]) == ["moderator", "staff", "volunteer"]
+
+
+def test_leadership_ends_one_role_and_the_person_loses_what_it_allowed_at_once(world: World) -> None:
+    """DELETE /schools/{id}/staff/{person}/roles/{role} (decision 0034): the other roles stay; a moderator cannot
+    end leadership's roles, no one ends their own, and refusals write nothing."""
+    s, mod = world.school, world.people["mod"]
+    email = world.get("head", f"/api/v1/staff/{mod}").json()["email"]
+    assert world.post("head", f"/api/v1/schools/{s}/staff",
+                      {"display_name": "Mod", "email": email, "roles": ["staff"]}).status_code == 200
+    assert world.get("mod", f"/api/v1/schools/{s}/handovers").status_code == 200  # caches mod's principal
+    events = world.event_count()
+    for who, path, status, field in [
+        ("mod", f"/staff/{world.people['head']}/roles/slt", 403, None),  # above their own
+        ("head", f"/staff/{world.people['head']}/roles/slt", 403, None),  # their own
+        ("head", f"/staff/{world.people['alice']}/roles/moderator", 422, "role"),  # not held
+        ("head", f"/staff/{world.people['alice']}/roles/wizard", 422, "role"),
+        ("head", f"/staff/{world.people['alice']}/roles/trust_admin", 422, "role"),
+        ("alice", f"/staff/{world.people['bob']}/roles/staff", 404, None),  # staff do not see colleagues
+    ]:
+        r = world.client.delete(f"/api/v1/schools/{s}{path}", headers=world.h(who))
+        assert r.status_code == status, (who, path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        if field:
+            assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert world.event_count() == events
+
+    r = world.client.delete(f"/api/v1/schools/{s}/staff/{mod}/roles/moderator", params={"reason": "new post"},
+                            headers=world.h("head"))
+    assert r.status_code == 204, r.text
+    # what the role allowed is gone for the very next command, though the cache answers it provisionally with
+    # the old roles (decision 0033): refused as a moderator's would be (422, no such application), then run
+    # again afresh because the mark moved, it is the 403 of someone who is no longer a moderator
+    reruns = auth.STATS["rerun"]
+    r = world.post("mod", f"/api/v1/schools/{s}/accounts", {"application_id": str(uuid.uuid4())})
+    assert r.status_code == 403, r.text
+    assert auth.STATS["rerun"] == reruns + 1
+    assert world.get("mod", f"/api/v1/schools/{s}/handovers").status_code in (403, 404)
+    assert [x["role"] for x in world.get("head", f"/api/v1/staff/{mod}").json()["roles"]] == ["staff"]
+    [revoked] = [e for e in world.c.directory.events.get(mod) if type(e).__name__ == "RoleRevoked"]
+    assert (revoked.role, revoked.reason) == ("moderator", "new post")
+
+
+def test_another_trusts_people_and_schools_are_404_for_ending_roles(world: World, stranger: World) -> None:
+    s = world.school
+    for path in (f"/api/v1/schools/{stranger.school}/staff/{stranger.people['mod']}/roles/moderator",
+                 f"/api/v1/schools/{s}/staff/{stranger.people['mod']}/roles/moderator"):
+        r = world.client.delete(path, headers=world.h("admin"))
+        assert r.status_code == 404, (path, r.text)
 
 
 def test_training_acknowledgement_and_declaration_on_the_person(world: World) -> None:
