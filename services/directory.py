@@ -37,23 +37,25 @@ class StaffAdded:
     created: bool
 
 
+def _school_role(value: str, field: str) -> Role | FieldError:
+    """A school role by name, or the error naming `field`."""
+    try:
+        role = Role(value)
+    except ValueError:
+        return FieldError(field, "must be one of " + ", ".join(r.value for r in SCHOOL_ROLES))
+    if role not in SCHOOL_ROLES:
+        return FieldError(field, f"{value} is a trust-wide role, not a school role")
+    return role
+
+
 def parse_roles(values: Sequence[str], field: str = "roles") -> list[Role]:
-    errors: list[FieldError] = []
-    roles: list[Role] = []
-    for i, v in enumerate(values):
-        try:
-            role = Role(v)
-        except ValueError:
-            errors.append(FieldError(f"{field}[{i}]", "must be one of " + ", ".join(r.value for r in SCHOOL_ROLES)))
-            continue
-        if role not in SCHOOL_ROLES:
-            errors.append(FieldError(f"{field}[{i}]", f"{v} is a trust-wide role, not a school role"))
-        roles.append(role)
+    parsed = [_school_role(v, f"{field}[{i}]") for i, v in enumerate(values)]
+    errors = [p for p in parsed if isinstance(p, FieldError)]
     if not values:
         errors.append(FieldError(field, "must name at least one role"))
     if errors:
         raise InvalidInput(errors)
-    return roles
+    return [p for p in parsed if isinstance(p, Role)]
 
 
 class Directory(ContextApplication):
@@ -143,12 +145,9 @@ class Directory(ContextApplication):
         who could give the role may end it (decision 0034), and never their own."""
         self.require_school(principal, school_id)
         person, _ = self._person_for(principal, person_id, Action.STAFF_ADD)
-        try:
-            parsed = Role(role)
-        except ValueError:
-            raise InvalidInput.one("role", "must be one of " + ", ".join(r.value for r in SCHOOL_ROLES)) from None
-        if parsed not in SCHOOL_ROLES:
-            raise InvalidInput.one("role", f"{role} is a trust-wide role, not a school role")
+        parsed = _school_role(role, "role")
+        if isinstance(parsed, FieldError):
+            raise InvalidInput([parsed])
         if principal.kind is ActorKind.PERSON and principal.id == person.id:
             raise Forbidden("you cannot end your own role: ask a colleague")
         if not can_grant(principal, parsed, school_id):
