@@ -16,7 +16,7 @@ import migrations
 from domain.trust import TrustSettings
 from infra.client_secrets import Argon2Hasher, ClientSecretTable
 from infra.clock import SystemClock
-from infra.database import QuietPostgresRecorder, make_engine, make_recorder
+from infra.database import EventsSQLiteRecorder, QuietPostgresRecorder, make_engine, make_recorder
 from infra.evidence_bundles import SignedBundleBuilder
 from infra.feeds import FeedparserFetcher
 from infra.idempotency import IdempotencyStore
@@ -92,8 +92,11 @@ class Container:
         self.inbox = Inbox(self.recorder, self.clock, self.engine, self.mailer, FeedparserFetcher(),
                            after_save=self.read_your_writes)
         self.committer = GroupCommit(self.recorder)
-        if isinstance(self.recorder, QuietPostgresRecorder):  # insert and project in one transaction (decision 0030)
+        # A command's events are inserted and projected in one transaction (decisions 0030 and 0035).
+        if isinstance(self.recorder, (QuietPostgresRecorder, EventsSQLiteRecorder)):
             self.committer.append, self.committer.projected = self.projections.append, self.read_your_writes.note
+        if isinstance(self.recorder, EventsSQLiteRecorder):
+            self.projections.insert = self.recorder.insert_events_in
         # Provisional principals are confirmed at commit against the directory's change mark (decision 0033).
         self.projections.mark = rm.PRINCIPALS_CHANGED
         self.projections.on_mark = functools.partial(PRINCIPALS.note_mark, self.engine)

@@ -10,12 +10,19 @@ from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import ApplicationRecorder, InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 EVENTS_TABLE = "socialgov_events"
 SQLITE_TIMEOUT_S = 30
@@ -38,7 +45,9 @@ def make_engine(url: str, pool_size: int = 10, durable_commits: bool = True) -> 
         def _pragmas(dbapi_conn: Any, _: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # Commits wait for the disk, as the event store's own connections do (SQLite's default): a command's
+            # events are written on these connections, with its projection (decision 0035).
+            cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -137,7 +146,30 @@ class QuietPostgresRecorder(PostgresApplicationRecorder):
 
 
 class EventsSQLiteRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite recorder, with several aggregates' events read in one statement."""
+    """The library's SQLite recorder, with several aggregates' events read in one statement, and events inserted
+    in a transaction of the read model's engine, on the same file (decision 0035)."""
+
+    #: Rows per INSERT statement (four variables each; SQLite allows 32,766).
+    ROWS_PER_INSERT = 1000
+
+    def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Inserts `stored_events` in `conn`'s transaction, as the library's insert does, and returns their
+        notification ids (rowids) in the order given. The INSERT is the transaction's first write, so it waits
+        for SQLite's write lock (busy timeout) and holds it to the commit. A conflict raises the library's
+        IntegrityError, as its own insert does."""
+        ids: list[int] = []
+        for i in range(0, len(stored_events), self.ROWS_PER_INSERT):
+            chunk = stored_events[i:i + self.ROWS_PER_INSERT]
+            values = ",".join(["(?,?,?,?)"] * len(chunk))  # our table name and "?" marks only:
+            statement = f"INSERT INTO {self.events_table_name} VALUES {values} RETURNING rowid"  # noqa: S608
+            params = tuple(v for s in chunk for v in (
+                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                s.originator_version, s.topic, s.state))
+            try:
+                ids += sorted(int(row[0]) for row in conn.exec_driver_sql(statement, params))
+            except SAIntegrityError as e:
+                raise IntegrityError(e.orig) from e
+        return ids
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         marks = ",".join("?" * len(originator_ids))  # our table name and "?" marks only:

@@ -206,6 +206,9 @@ class ProjectorGroup:
         #: hears where it stood after each append (decision 0033); set by the composition root.
         self.mark: str | None = None
         self.on_mark: Callable[[int], None] | None = None
+        #: SQLite: inserts stored events in a transaction of this group's engine and returns their ids (the event
+        #: store's `insert_events_in`, decision 0035); PostgreSQL's `socialgov_append` does it in the database.
+        self.insert: Callable[[Connection, Sequence[StoredEvent]], list[int]] | None = None
 
     def catch_up(self, until: int) -> int:
         """Brings every projection of the group to at least `until`; returns the position they all reached."""
@@ -284,9 +287,9 @@ class ProjectorGroup:
     def append(self, stored: Sequence[StoredEvent], events: Sequence[Any], marks: frozenset[int] = frozenset()
                ) -> tuple[list[int], int]:
         """Inserts `stored` and projects it, with any events other writers committed before it that are not yet
-        projected, in the same transaction (PostgreSQL; decision 0030). Returns the events' notification ids and
-        the position the group reached. The insert's table lock is held to the commit, so no one can commit
-        events in between, and the events are projected from memory rather than read back.
+        projected, in the same transaction (decision 0030; on SQLite, decision 0035). Returns the events'
+        notification ids and the position the group reached. The insert's table lock is held to the commit, so no
+        one can commit events in between, and the events are projected from memory rather than read back.
 
         Given `marks`, the directory's change mark is confirmed under the lock to be each of them before anything
         is projected, else the transaction rolls back and DirectoryMoved is raised (decision 0033). Projections of
@@ -296,18 +299,24 @@ class ProjectorGroup:
 
     def _insert_and_lock(self, conn: Connection, stored: Sequence[StoredEvent]
                          ) -> tuple[list[int], list[int], list[str | None], int]:
-        """One call of `socialgov_append` (migration 0010; decision 0032): the events inserted under the events
-        table's lock, then the tracking rows locked. Returns the ids, in the order given, the rows' positions and
-        carries in projector order, and the position of the directory's change mark (0 if it has never moved)."""
-        params = ([e.originator_id for e in stored], [e.originator_version for e in stored],
-                  [e.topic for e in stored], [e.state for e in stored],
-                  self.names if self.mark is None else [*self.names, self.mark])
-        try:
-            rows = conn.exec_driver_sql(APPEND, params).all()
-        except SAIntegrityError as e:
-            raise IntegrityError(e.orig) from e
-        ids = sorted(int(r[0]) for r in rows if r[0] is not None)
-        tracking = [r[1:] for r in rows if r[1] is not None]
+        """The events inserted under the events table's lock, then the tracking rows locked: on PostgreSQL one call
+        of `socialgov_append` (migration 0010; decision 0032); on SQLite, whose first write locks the whole
+        database, the insert and then the group's lock statement. Returns the ids, in the order given, the rows'
+        positions and carries in projector order, and the position of the directory's change mark (0 if it has
+        never moved)."""
+        names = self.names if self.mark is None else [*self.names, self.mark]
+        if self.insert is not None:
+            ids = self.insert(conn, stored)
+            tracking = [tuple(r) for r in conn.execute(self._lock_group, {"names": names})]
+        else:
+            params = ([e.originator_id for e in stored], [e.originator_version for e in stored],
+                      [e.topic for e in stored], [e.state for e in stored], names)
+            try:
+                rows = conn.exec_driver_sql(APPEND, params).all()
+            except SAIntegrityError as e:
+                raise IntegrityError(e.orig) from e
+            ids = sorted(int(r[0]) for r in rows if r[0] is not None)
+            tracking = [tuple(r[1:]) for r in rows if r[1] is not None]
         positions, carries = self._in_order(conn, (r for r in tracking if r[0] != self.mark))
         mark = next((int(r[1]) for r in tracking if r[0] == self.mark), 0)
         return ids, positions, carries, mark

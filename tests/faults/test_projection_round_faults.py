@@ -56,9 +56,8 @@ def test_a_round_failing_part_way_writes_nothing_and_the_next_round_applies_it(w
 
 
 def test_a_command_whose_projection_fails_is_not_half_written(world: World) -> None:
-    """On PostgreSQL a command's events are inserted and projected in one transaction (decision 0030): if the
-    projection fails, nothing of the command is stored. On SQLite they are two transactions: the events are
-    stored, and the next round applies them once."""
+    """A command's events are inserted and projected in one transaction (decisions 0030 and 0035): if the
+    projection fails, nothing of the command is stored, on either store."""
     w = world
     alice = w.principal("alice")
     case = BusinessCase("Share school news", "Parents", "Newsletter", (w.people["alice"], w.people["bob"]),
@@ -71,13 +70,12 @@ def test_a_command_whose_projection_fails_is_not_half_written(world: World) -> N
         with pytest.raises(IntegrityError):
             w.c.applications.submit(alice, w.school, case)
         assert _counts(w) == before
-        stored = w.event_count() - events_before
-        assert stored == (1 if w.c.settings.is_sqlite else 0)
+        assert w.event_count() == events_before
     finally:
         _unplant(w, planted)
-    w.c.applications.submit(alice, w.school, case)  # on SQLite its round also applies the one stored before
+    w.c.applications.submit(alice, w.school, case)
     after = _counts(w)
-    assert after["applications"] == before["applications"] + 1 + stored
+    assert after["applications"] == before["applications"] + 1
     assert verify_chain(w.c.engine, w.c.recorder).ok
 
 
@@ -107,8 +105,8 @@ def test_over_http_a_failing_projection_is_a_500_not_a_503(world: World) -> None
         assert r.status_code == 500, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["type"].endswith("/internal")
-        assert w.event_count() - events_before == (1 if w.c.settings.is_sqlite else 0)
+        assert w.event_count() == events_before
     finally:
         _unplant(w, planted)
-    w.application("carol")  # and the next one goes through, on SQLite with the one stored before
+    w.application("carol")  # and the next one goes through
     assert verify_chain(w.c.engine, w.c.recorder).ok

@@ -213,13 +213,10 @@ def test_projection_reads_ahead_outside_the_lock_and_rereads_when_another_proces
 
 
 def test_commands_insert_and_project_together_and_take_up_what_others_left(world: World) -> None:
-    """PostgreSQL (decision 0030): a command's events are inserted and projected in one transaction. Two
+    """Decisions 0030 and 0035 (SQLite): a command's events are inserted and projected in one transaction. Two
     containers on one database stand for two web processes; a third writer stores events without projecting them
     (as a sweep does), and the next command projects those too, in id order, each once."""
     w = world
-    if w.c.settings.is_sqlite:
-        assert w.c.committer.append is None  # one writer: rounds, as before
-        return
     other = Container(Settings(database_url=str(w.c.settings.database_url), db_pool_size=2), clock=w.c.clock)
     try:
         principal = w.principal("alice")
@@ -306,7 +303,6 @@ def test_a_command_behind_a_long_backlog_commits_and_leaves_it_to_rounds(world: 
             assert queries.get_application(w.c.engine, principal, i)["status"] == "submitted"
     finally:
         w.c.projector.batch_size = size
-    if not w.c.settings.is_sqlite:
-        assert w.c.projections.stats["append_backlog"] == backlog_before + 1
+    assert w.c.projections.stats["append_backlog"] == backlog_before + 1
     assert w.c.projector.position() == w.c.chain.position() == w.c.recorder.max_notification_id()
     assert verify_chain(w.c.engine, w.c.recorder).ok
