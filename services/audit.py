@@ -27,7 +27,7 @@ def _may_read_entity(engine: Engine, principal: Principal, entity_id: UUID) -> b
     """Trust team and DPO read any entity of their trust; others the trail of an incident they can see."""
     if can(principal, Action.AUDIT_READ, None):
         return True
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         row = conn.execute(select(rm.incidents).where(rm.incidents.c.id == entity_id)).mappings().first()
     return row is not None and incident_visible(principal, row)
 
@@ -51,7 +51,7 @@ def audit_events(engine: Engine, principal: Principal, entity_id: UUID | None = 
         query = query.where(a.c.school_id == school_id)
     if since is not None:
         query = query.where(a.c.occurred_at >= since)
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         rows = conn.execute(query.order_by(a.c.position).limit(limit)).mappings().all()
     if entity_id is not None and not rows:
         raise NotFound("entity")
@@ -140,7 +140,7 @@ def evidence_bundle(engine: Engine, recorder: ApplicationRecorder, incidents: In
     if not can(principal, Action.INCIDENT_BUNDLE, incident.school_id):
         raise NotFound("incident")
     trail = audit_events(engine, principal, entity_id=incident_id, limit=5000)
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         row = conn.execute(select(rm.incidents, rm.schools.c.name.label("school_name"))
                            .join(rm.schools, rm.schools.c.id == rm.incidents.c.school_id)
                            .where(rm.incidents.c.id == incident_id)).mappings().one()

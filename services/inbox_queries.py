@@ -130,7 +130,7 @@ def list_interactions(engine: Engine, principal: Principal, school_id: UUID, now
     where = t.c.school_id == school_id
     if not can(principal, Action.INTERACTION_READ, school_id):
         where = and_(where, t.c.account_id.in_(select(r.c.account_id).where(r.c.person_id == principal.id)))
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         policy = _policies(conn, principal.trust_id)
         rows = conn.execute(select(t).where(where).order_by(t.c.due_at.desc()).limit(limit)).mappings().all()
     items = [_interaction(x, policy, now) for x in rows]
@@ -139,7 +139,7 @@ def list_interactions(engine: Engine, principal: Principal, school_id: UUID, now
 
 def get_interaction(engine: Engine, principal: Principal, interaction_id: UUID, now: datetime) -> Row:
     t = rm.interactions
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         row = conn.execute(select(t).where(t.c.id == interaction_id)).mappings().first()
         if row is None or row["trust_id"] != principal.trust_id:
             raise NotFound("interaction")
@@ -164,14 +164,14 @@ def list_mentions(engine: Engine, principal: Principal, school_id: UUID, status:
         query = query.where(m.c.decision.is_(None))
     elif status == "triaged":
         query = query.where(m.c.decision.is_not(None))
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         rows = conn.execute(query.order_by(m.c.captured_at.desc(), m.c.id).limit(500)).mappings().all()
     return [{k: v for k, v in dict(r).items() if k != "trust_id"} for r in rows]
 
 
 def get_mention(engine: Engine, principal: Principal, mention_id: UUID) -> Row:
     m = rm.mentions
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         row = conn.execute(select(m).where(m.c.id == mention_id)).mappings().first()
     if row is None or row["school_id"] not in principal.visible_school_ids or not (
             can(principal, Action.MENTION_READ, row["school_id"]) or can(principal, Action.MENTION_CAPTURE,
@@ -191,7 +191,7 @@ def inbox_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: d
     since = now - timedelta(days=30)
     conv = rm.UtcDateTime()
     out: dict[UUID, Row] = {}
-    with engine.connect() as conn:
+    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
         policy = _policies(conn, trust_id)
         rows = conn.execute(select(t.c.school_id, t.c.due_at, t.c.first_response_at, t.c.received_at, t.c.status,
                                    t.c.breached)
@@ -260,7 +260,7 @@ def daily_series(engine: Engine, principal: Principal, school_id: UUID | None, n
     t = rm.interactions
     start = (now.astimezone(london) - timedelta(days=days - 1)).date()
     series = {start + timedelta(days=i): {"received": 0, "met": 0, "breached": 0} for i in range(days)}
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         policy = _policies(conn, principal.trust_id)
         rows = conn.execute(select(t.c.received_at, t.c.due_at, t.c.first_response_at).where(
             t.c.trust_id == principal.trust_id, t.c.school_id.in_(schools),

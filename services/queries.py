@@ -68,7 +68,7 @@ class ReadModelAccountLookups:
 
 # ----- schools -----
 def list_schools(engine: Engine, principal: Principal) -> list[Row]:
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         rows = conn.execute(select(rm.schools).where(rm.schools.c.id.in_(principal.visible_school_ids))
                             .order_by(rm.schools.c.name)).mappings().all()
     return [dict(r) for r in rows]
@@ -77,7 +77,7 @@ def list_schools(engine: Engine, principal: Principal) -> list[Row]:
 def get_school(engine: Engine, principal: Principal, school_id: UUID) -> Row:
     if school_id not in principal.visible_school_ids:
         raise NotFound("school")
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         row = conn.execute(select(rm.schools).where(rm.schools.c.id == school_id)).mappings().first()
     if row is None:
         raise NotFound("school")
@@ -91,7 +91,7 @@ def list_staff(engine: Engine, principal: Principal, school_id: UUID, today: dat
     if not can(principal, Action.STAFF_READ, school_id):
         return []
     ra = rm.role_assignments
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         rows = conn.execute(select(rm.people.c.id, rm.people.c.display_name, rm.people.c.email, rm.people.c.status,
                                    ra.c.role)
                             .join(ra, ra.c.person_id == rm.people.c.id)
@@ -106,7 +106,7 @@ def list_staff(engine: Engine, principal: Principal, school_id: UUID, today: dat
 
 
 def get_person(engine: Engine, principal: Principal, person_id: UUID, today: date) -> Row:
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         person = conn.execute(select(rm.people).where(rm.people.c.id == person_id)).mappings().first()
         if person is None or person.trust_id != principal.trust_id:
             raise NotFound("person")
@@ -146,7 +146,7 @@ def get_person(engine: Engine, principal: Principal, person_id: UUID, today: dat
 
 
 def list_policy_versions(engine: Engine, principal: Principal) -> list[Row]:
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         rows = conn.execute(select(rm.policy_versions).where(rm.policy_versions.c.trust_id == principal.trust_id)
                             .order_by(rm.policy_versions.c.published_at)).mappings().all()
         current = conn.execute(select(rm.trusts.c.current_policy_version_id)
@@ -190,7 +190,7 @@ APPLICATION_BY_ID = select(rm.applications).where(rm.applications.c.id == bindpa
 
 
 def get_application(engine: Engine, principal: Principal, application_id: UUID) -> Row:
-    with rm.single_read(engine) as conn:
+    with rm.read_as(engine, principal) as conn:
         row = conn.execute(APPLICATION_BY_ID, {"id": application_id}).mappings().first()
     if row is None or row["school_id"] not in principal.visible_school_ids:
         raise NotFound("application")
@@ -236,7 +236,7 @@ def list_applications(engine: Engine, principal: Principal, school_id: UUID, sta
     if after is not None:
         at, id_ = decode_cursor(after)
         query = query.where(or_(t.c.submitted_at > at, and_(t.c.submitted_at == at, t.c.id > id_)))
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         rows = conn.execute(query.order_by(t.c.submitted_at, t.c.id).limit(limit + 1)).mappings().all()
     items = [_application(r) for r in rows[:limit]]
     nxt = encode_cursor(rows[limit - 1]["submitted_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
@@ -252,7 +252,7 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
         "rejected_applications": 0, "withdrawn_applications": 0, "people": 0, "trained_people": 0,
         "acknowledged_people": 0})
     counts = rm.school_application_counts
-    with engine.connect() as conn:
+    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
         for school_id, status, n in conn.execute(  # counters kept by the projection: a row per school and status
                 select(counts.c.school_id, counts.c.status, counts.c.n)
                 .where(counts.c.trust_id == trust_id, rm.in_schools(counts.c.school_id, school_ids))):
@@ -300,7 +300,7 @@ def _coverage(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: dat
     """Per school: staff in runner roles who have not left, how many of them hold valid training, and how many
     have acknowledged the trust's current policy; one pass over the members for all three."""
     ra, tr, ack = rm.role_assignments, rm.training_records, rm.acknowledgements
-    with engine.connect() as conn:
+    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
         current = conn.execute(select(rm.trusts.c.current_policy_version_id).where(rm.trusts.c.id == trust_id)).scalar()
         members = (select(ra.c.school_id, ra.c.person_id)
                    .join(rm.people, rm.people.c.id == ra.c.person_id)
@@ -405,7 +405,7 @@ def _trust_dashboard(engine: Engine, principal: Principal, now: datetime, today:
 
 def get_trust_settings(engine: Engine, principal: Principal) -> Row:
     t = rm.trusts
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         row = conn.execute(select(t.c.id, t.c.name, t.c.response_hours, t.c.due_soon_hours, t.c.end_of_day,
                                   t.c.training_validity_months, t.c.assessment_working_days,
                                   t.c.current_policy_version_id).where(t.c.id == principal.trust_id)).mappings().first()
@@ -437,10 +437,10 @@ def _rotation_due(conn: Any, account_filter: Any, today: date) -> set[UUID]:
     return set(conn.execute(select(t.c.account_id).where(account_filter, t.c.effective_on <= today)).scalars())
 
 
-def _account_rows(engine: Engine, where: Any, runner_filter: Any, rotation_filter: Any, today: date,
-                  now: datetime) -> list[Row]:
+def _account_rows(engine: Engine, caller: Principal, where: Any, runner_filter: Any, rotation_filter: Any,
+                  today: date, now: datetime) -> list[Row]:
     a, r, p = rm.accounts, rm.account_runners, rm.people
-    with engine.connect() as conn:
+    with rm.read_as(engine, caller) as conn:
         rows = conn.execute(select(a).where(where).order_by(a.c.created_at, a.c.id)).mappings().all()
         trained = _trained_runner_counts(conn, runner_filter, today)
         rotation = _rotation_due(conn, rotation_filter, today)
@@ -478,7 +478,7 @@ def list_accounts(engine: Engine, principal: Principal, school_id: UUID, today: 
     if not can(principal, Action.ACCOUNT_READ, school_id):
         mine = select(r.c.account_id).where(r.c.person_id == principal.id)
         where = and_(where, a.c.id.in_(mine))
-    rows = _account_rows(engine, where, r.c.school_id == school_id,
+    rows = _account_rows(engine, principal, where, r.c.school_id == school_id,
                          rm.rotation_requirements.c.school_id == school_id, today, now)
     if state in ("active", "suspended", "closed"):
         return [x for x in rows if x["status"] == state]
@@ -489,7 +489,7 @@ def list_accounts(engine: Engine, principal: Principal, school_id: UUID, today: 
 
 def get_account(engine: Engine, principal: Principal, account_id: UUID, today: date, now: datetime) -> Row:
     a, r = rm.accounts, rm.account_runners
-    rows = _account_rows(engine, a.c.id == account_id, r.c.account_id == account_id,
+    rows = _account_rows(engine, principal, a.c.id == account_id, r.c.account_id == account_id,
                          rm.rotation_requirements.c.account_id == account_id, today, now)
     if not rows or rows[0]["school_id"] not in principal.visible_school_ids:
         raise NotFound("account")
@@ -510,7 +510,7 @@ def list_handovers(engine: Engine, principal: Principal, school_id: UUID, today:
     if status is not None and status not in HANDOVER_STATUSES:
         raise InvalidInput.one("status", "must be one of " + ", ".join(HANDOVER_STATUSES))
     h, a = rm.handovers, rm.accounts
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         rows = conn.execute(select(h, a.c.handle, a.c.platform).join(a, a.c.id == h.c.account_id)
                             .where(h.c.school_id == school_id).order_by(h.c.due_on, h.c.id)).mappings().all()
     out = [{**{k: v for k, v in dict(x).items() if k != "trust_id"},
@@ -522,7 +522,7 @@ def list_handovers(engine: Engine, principal: Principal, school_id: UUID, today:
 
 def get_handover(engine: Engine, principal: Principal, handover_id: UUID, today: date) -> Row:
     h = rm.handovers
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         school_id = conn.execute(select(h.c.school_id).where(h.c.id == handover_id)).scalar()
     if school_id is None:
         raise NotFound("handover")
@@ -538,7 +538,7 @@ def _account_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], tod
     figures: dict[UUID, Row] = defaultdict(lambda: {
         "active_accounts": 0, "accounts_short_of_trained_runners": 0, "accounts_needing_rotation": 0,
         "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0})
-    with engine.connect() as conn:
+    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
         accounts = conn.execute(select(a.c.id, a.c.school_id, a.c.last_check_at)
                                 .where(a.c.trust_id == trust_id, rm.in_schools(a.c.school_id, school_ids),
                                        a.c.status == "active")).all()
@@ -593,7 +593,7 @@ def list_incidents(engine: Engine, principal: Principal, school_id: UUID, now: d
     if state is not None and state not in INCIDENT_STATES:
         raise InvalidInput.one("state", "must be one of " + ", ".join(INCIDENT_STATES))
     t = rm.incidents
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         rows = conn.execute(select(t).where(t.c.school_id == school_id)
                             .order_by(t.c.reported_at.desc(), t.c.id)).mappings().all()
     out = [_incident_row(r, now) for r in rows if incident_visible(principal, r)]
@@ -608,7 +608,7 @@ def list_incidents(engine: Engine, principal: Principal, school_id: UUID, now: d
 
 def get_incident(engine: Engine, principal: Principal, incident_id: UUID, now: datetime) -> Row:
     t = rm.incidents
-    with engine.connect() as conn:
+    with rm.read_as(engine, principal) as conn:
         row = conn.execute(select(t).where(t.c.id == incident_id)).mappings().first()
         if row is None or row["trust_id"] != principal.trust_id or not incident_visible(principal, row):
             raise NotFound("incident")
@@ -625,7 +625,7 @@ def get_incident(engine: Engine, principal: Principal, incident_id: UUID, now: d
 def _incident_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: datetime) -> dict[UUID, Row]:
     t = rm.incidents
     figures: dict[UUID, Row] = defaultdict(lambda: dict.fromkeys(INCIDENT_FIGURES, 0))
-    with engine.connect() as conn:
+    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
         rows = conn.execute(select(t.c.school_id, t.c.status, t.c.risk_level, t.c.assessed_at, t.c.assessment_due_at,
                                    t.c.police_referred_at)
                             .where(t.c.trust_id == trust_id, rm.in_schools(t.c.school_id, school_ids),

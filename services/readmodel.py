@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 from sqlalchemy import (
@@ -32,6 +33,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     select,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -478,10 +480,58 @@ def single_read(engine: Engine) -> Connection:
     return engine.connect() if engine.dialect.name == "sqlite" else _autocommit_engine(engine).connect()
 
 
+class Tenant(Protocol):
+    """Whose reads these are: a principal (services.authorisation.Principal)."""
+
+    @property
+    def trust_id(self) -> UUID: ...
+
+    @property
+    def trust_school_ids(self) -> frozenset[UUID]: ...
+
+    @property
+    def visible_school_ids(self) -> frozenset[UUID]: ...
+
+
+#: The role a caller's reads run as on PostgreSQL, which row-level security confines to one trust and its schools
+#: (migration 0011; docs/decisions/0036-row-level-security.md).
+READER_ROLE = "socialgov_reader"
+_SCOPE = text("SELECT set_config('role', :role, true), set_config('socialgov.trust', :trust, true), "
+              "set_config('socialgov.schools', :schools, true)")
+
+
+def read_as(engine: Engine, caller: Tenant) -> AbstractContextManager[Connection]:
+    """A connection for `caller`'s reads, behind the second wall: the rows of their trust and of the schools they
+    can see (every school of the trust for the trust team and integration clients)."""
+    schools = caller.visible_school_ids
+    return read_in(engine, caller.trust_id, None if schools == caller.trust_school_ids else schools)
+
+
+@contextmanager
+def read_in(engine: Engine, trust_id: UUID, school_ids: Collection[UUID] | None) -> Iterator[Connection]:
+    """A connection whose reads see only `trust_id`'s rows and, of rows that belong to a school, those of
+    `school_ids` (None: every school of the trust). On PostgreSQL the transaction runs as READER_ROLE, which may
+    only SELECT, and row-level security holds it to these, whatever a query's own filter says: a query that forgot
+    its tenant filter still cannot read another trust's rows. The settings are local to the transaction, which
+    rolls back when the connection goes back to the pool. SQLite has no row-level security: there the queries'
+    own filters are the only wall."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            schools = "*" if school_ids is None else "{" + ",".join(sorted(str(s) for s in school_ids)) + "}"
+            conn.execute(_SCOPE, {"role": READER_ROLE, "trust": str(trust_id), "schools": schools})
+        yield conn
+
+
 #: Above this many schools, dashboard aggregates filter by trust only and the caller keeps the schools it asked
 #: for: an IN list of a hundred ids is a hundred bind parameters to render and a statement too long for the
 #: driver's query cache, which cost more than the rows of the other schools (docs/decisions/0024).
 FEW_SCHOOLS = 20
+
+
+def few_or_all(school_ids: Collection[UUID]) -> Collection[UUID] | None:
+    """The schools a dashboard's reads are confined to (read_in): these, if few; else None, every school of the
+    trust, for the reason in_schools gives. The caller keeps the schools it asked for."""
+    return school_ids if len(school_ids) <= FEW_SCHOOLS else None
 
 
 def in_schools(column: ColumnElement[Any], school_ids: Sequence[UUID]) -> ColumnElement[bool]:
