@@ -191,7 +191,7 @@ def inbox_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: d
     since = now - timedelta(days=30)
     conv = rm.UtcDateTime()
     out: dict[UUID, Row] = {}
-    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
+    with rm.read_figures(engine, trust_id, school_ids) as conn:
         policy = _policies(conn, trust_id)
         rows = conn.execute(select(t.c.school_id, t.c.due_at, t.c.first_response_at, t.c.received_at, t.c.status,
                                    t.c.breached)

@@ -252,7 +252,7 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
         "rejected_applications": 0, "withdrawn_applications": 0, "people": 0, "trained_people": 0,
         "acknowledged_people": 0})
     counts = rm.school_application_counts
-    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
+    with rm.read_figures(engine, trust_id, school_ids) as conn:
         for school_id, status, n in conn.execute(  # counters kept by the projection: a row per school and status
                 select(counts.c.school_id, counts.c.status, counts.c.n)
                 .where(counts.c.trust_id == trust_id, rm.in_schools(counts.c.school_id, school_ids))):
@@ -300,7 +300,7 @@ def _coverage(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: dat
     """Per school: staff in runner roles who have not left, how many of them hold valid training, and how many
     have acknowledged the trust's current policy; one pass over the members for all three."""
     ra, tr, ack = rm.role_assignments, rm.training_records, rm.acknowledgements
-    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
+    with rm.read_figures(engine, trust_id, school_ids) as conn:
         current = conn.execute(select(rm.trusts.c.current_policy_version_id).where(rm.trusts.c.id == trust_id)).scalar()
         members = (select(ra.c.school_id, ra.c.person_id)
                    .join(rm.people, rm.people.c.id == ra.c.person_id)
@@ -538,7 +538,7 @@ def _account_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], tod
     figures: dict[UUID, Row] = defaultdict(lambda: {
         "active_accounts": 0, "accounts_short_of_trained_runners": 0, "accounts_needing_rotation": 0,
         "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0})
-    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
+    with rm.read_figures(engine, trust_id, school_ids) as conn:
         accounts = conn.execute(select(a.c.id, a.c.school_id, a.c.last_check_at)
                                 .where(a.c.trust_id == trust_id, rm.in_schools(a.c.school_id, school_ids),
                                        a.c.status == "active")).all()
@@ -625,7 +625,7 @@ def get_incident(engine: Engine, principal: Principal, incident_id: UUID, now: d
 def _incident_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: datetime) -> dict[UUID, Row]:
     t = rm.incidents
     figures: dict[UUID, Row] = defaultdict(lambda: dict.fromkeys(INCIDENT_FIGURES, 0))
-    with rm.read_in(engine, trust_id, rm.few_or_all(school_ids)) as conn:
+    with rm.read_figures(engine, trust_id, school_ids) as conn:
         rows = conn.execute(select(t.c.school_id, t.c.status, t.c.risk_level, t.c.assessed_at, t.c.assessment_due_at,
                                    t.c.police_referred_at)
                             .where(t.c.trust_id == trust_id, rm.in_schools(t.c.school_id, school_ids),

@@ -528,10 +528,10 @@ def read_in(engine: Engine, trust_id: UUID, school_ids: Collection[UUID] | None)
 FEW_SCHOOLS = 20
 
 
-def few_or_all(school_ids: Collection[UUID]) -> Collection[UUID] | None:
-    """The schools a dashboard's reads are confined to (read_in): these, if few; else None, every school of the
-    trust, for the reason in_schools gives. The caller keeps the schools it asked for."""
-    return school_ids if len(school_ids) <= FEW_SCHOOLS else None
+def read_figures(engine: Engine, trust_id: UUID, school_ids: Collection[UUID]) -> AbstractContextManager[Connection]:
+    """read_in for a dashboard's figures of `school_ids`: confined to those schools if few, else to every school of
+    the trust, for the reason in_schools gives (the caller keeps the schools it asked for)."""
+    return read_in(engine, trust_id, school_ids if len(school_ids) <= FEW_SCHOOLS else None)
 
 
 def in_schools(column: ColumnElement[Any], school_ids: Sequence[UUID]) -> ColumnElement[bool]:
