@@ -67,9 +67,10 @@ class Script:
             parts, self._parts = self._parts, []
             self.sends, self.statements = self.sends + 1, self.statements + len(parts)
             # Through SQLAlchemy, so that errors are wrapped and a dead connection is handled as for any statement
-            # (retry_on_disconnect). With no parameters psycopg uses the simple protocol, which allows several
-            # statements; it still reads %% as an escaped %, so every % of the rendered values is doubled.
-            self.conn.exec_driver_sql(";\n".join(parts).replace("%", "%%"))
+            # (retry_on_disconnect). `no_parameters`: the cursor is called with the text alone, so psycopg uses
+            # the simple protocol, which allows several statements, and sends the text as it is, without
+            # scanning it for placeholders (the values are in it already, % signs and all).
+            self.conn.exec_driver_sql(";\n".join(parts), execution_options={"no_parameters": True})
 
 
 def _json_columns(table: Table) -> frozenset[str]:
