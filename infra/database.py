@@ -24,6 +24,8 @@ from psycopg.sql import SQL, Identifier
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
+from services.projections import driver
+
 EVENTS_TABLE = "socialgov_events"
 SQLITE_TIMEOUT_S = 30
 
@@ -165,8 +167,8 @@ class EventsSQLiteRecorder(SQLiteApplicationRecorder):
             params = tuple(v for s in chunk for v in (
                 s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
                 s.originator_version, s.topic, s.state))
-            try:
-                ids += sorted(int(row[0]) for row in conn.exec_driver_sql(statement, params))
+            try:  # on the driver's connection, as the projection's writes on SQLite go (decision 0037)
+                ids += sorted(int(row[0]) for row in driver.run(conn, statement, params))
             except SAIntegrityError as e:
                 raise IntegrityError(e.orig) from e
         return ids

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import UpdateBase
 
 from services import readmodel as rm
+from services.projections import driver
 
 COPY_THRESHOLD = 50
 _INSERTS: dict[Table, Any] = {}  # one insert() per table, built once
@@ -27,6 +28,7 @@ _COUNTERS: dict[tuple[str, Table], Any] = {}  # one upsert per dialect and count
 _JSON_COLUMNS: dict[Table, frozenset[str]] = {}
 _PROCESSORS: dict[tuple[Dialect, Table], dict[str, Callable[[Any], Any]]] = {}
 _MULTI_ROW: dict[tuple[str, tuple[str, ...], int, str], str] = {}
+_SQLITE_INSERTS: dict[tuple[str, tuple[str, ...], str], str] = {}
 
 
 def _add_to_counter(dialect: str, table: Table) -> Any:
@@ -118,9 +120,11 @@ def _bind_processors(dialect: Dialect, table: Table) -> dict[str, Callable[[Any]
 
 
 class Batch:
-    def __init__(self, conn: Connection, script: Script | None = None) -> None:
+    def __init__(self, conn: Connection, script: Script | None = None, tally: dict[str, int] | None = None) -> None:
         self.conn = conn
         self.script = script
+        #: Where given, counts the statements and rows this batch sent to SQLite's driver, per table.
+        self.tally = tally
         self._rows: dict[Table, list[dict[str, Any]]] = {}
         self._by_pk: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
         #: Names of the tables this batch wrote to (inserted, updated or deleted rows).
@@ -169,6 +173,10 @@ class Batch:
                 keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)  # our table's own names
                 self._script_insert(table, rows, f' ON CONFLICT ({keys}) DO UPDATE SET "n" = "{table.name}"."n" '
                                                  '+ EXCLUDED."n"')
+            elif rows and self.conn.dialect.name == "sqlite":
+                keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)  # our table's own names
+                self._sqlite_insert(table, rows, f' ON CONFLICT ({keys}) DO UPDATE SET "n" = "{table.name}"."n" '
+                                                 '+ excluded."n"')
             elif rows:
                 self.conn.execute(_add_to_counter(self.conn.dialect.name, table), rows)
         self._counts.clear()
@@ -182,6 +190,24 @@ class Batch:
         steps = [(c, processors.get(c)) for c in columns]
         values = [_as_text(row[c] if p is None or row[c] is None else p(row[c])) for row in rows for c, p in steps]
         self.script.add(_multi_row_insert(table.name, columns, len(rows), tail), values)
+
+    def _sqlite_insert(self, table: Table, rows: list[dict[str, Any]], tail: str = "") -> None:
+        """SQLite: the rows by the driver's executemany (services/projections/driver.py), each value first passed
+        through its column type's bind processing, as SQLAlchemy would."""
+        columns = tuple(rows[0])
+        processors = _bind_processors(self.conn.dialect, table)
+        steps = [(c, processors.get(c)) for c in columns]
+        key = (table.name, columns, tail)
+        statement = _SQLITE_INSERTS.get(key)
+        if statement is None:
+            names = ", ".join(f'"{c}"' for c in columns)  # our tables' own column names, and "?" marks
+            statement = _SQLITE_INSERTS.setdefault(key, f'INSERT INTO "{table.name}" ({names}) '  # noqa: S608
+                                                        f'VALUES ({", ".join("?" * len(columns))}){tail}')
+        driver.run_many(self.conn, statement,
+                        [tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in steps) for row in rows])
+        if self.tally is not None:
+            self.tally[f"sqlite_statements:{table.name}"] = self.tally.get(f"sqlite_statements:{table.name}", 0) + 1
+            self.tally[f"sqlite_rows:{table.name}"] = self.tally.get(f"sqlite_rows:{table.name}", 0) + len(rows)
 
     def sync(self) -> None:
         """Sends what the script holds, before a statement whose result or order depends on it."""
@@ -221,6 +247,8 @@ class Batch:
                     self._copy(table, same)
                 elif self.script is not None:
                     self._script_insert(table, same)
+                elif self.conn.dialect.name == "sqlite":
+                    self._sqlite_insert(table, same)
                 else:
                     statement = _INSERTS.get(table)
                     if statement is None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from domain.events import DomainEvent
+from services.projections import driver
 from services.projections.batch import Batch, Script
 from services.provisional import DirectoryMoved
 from services.readmodel import POSITION_OF, PROJECTED_TABLES, projection_tracking
@@ -30,6 +31,8 @@ CREATE = insert(_t)
 #: a position never stands beside another position's carry (docs/decisions/0031-tracking-carry.md).
 MOVE = update(_t).where(_t.c.name == bindparam("row")).values(position=bindparam("to"), carry=bindparam("carry"))
 #: MOVE in a PostgreSQL round's script (services/projections/batch.Script): position, names, carries.
+#: MOVE and the group's lock on SQLite, sent to the driver (services/projections/driver.py; decision 0037).
+MOVE_SQLITE = f'UPDATE "{_t.name}" SET position = ?, carry = ? WHERE name = ?'  # noqa: S608 - our table's name
 MOVE_SCRIPT = sql.SQL("UPDATE {t} SET position = %s, carry = c.carry FROM unnest(%s::text[], %s::text[]) AS "
                       "c(name, carry) WHERE {t}.name = c.name").format(t=sql.Identifier(_t.name)).as_string()
 
@@ -177,8 +180,8 @@ APPEND = "SELECT * FROM socialgov_append(%b, %b::bigint[], %b::text[], %b::bytea
 #: groups); SQLite has no FOR UPDATE and needs none, since its first write locks the whole database.
 LOCK_GROUP = (select(_t.c.name, _t.c.position, _t.c.carry).where(_t.c.name.in_(bindparam("names", expanding=True)))
               .order_by(_t.c.name).with_for_update())
-LOCK_GROUP_SQLITE = (update(_t).where(_t.c.name.in_(bindparam("names", expanding=True)))
-                     .values(position=_t.c.position).returning(_t.c.name, _t.c.position, _t.c.carry))
+LOCK_GROUP_SQLITE = (f'UPDATE "{_t.name}" SET position = position WHERE name IN ({{marks}}) '  # noqa: S608
+                     "RETURNING name, position, carry")  # our table's name; {marks}: "?" marks
 
 
 class ProjectorGroup:
@@ -196,7 +199,7 @@ class ProjectorGroup:
         self.engine, self.recorder, self.mapper = first.engine, first.recorder, first.mapper
         self.write_lock: AbstractContextManager[Any] = nullcontext()
         self.names = [p.name for p in projectors]
-        self._lock_group = LOCK_GROUP_SQLITE if self.engine.dialect.name == "sqlite" else LOCK_GROUP
+        self._sqlite = self.engine.dialect.name == "sqlite"
         #: The position this group last reached in this process; None until it has locked once.
         self._hint: int | None = None
         #: How many rounds used their read-ahead as it was (tests/services/test_group_commit.py).
@@ -224,7 +227,13 @@ class ProjectorGroup:
     def _lock(self, conn: Connection) -> tuple[list[int], list[str | None]]:
         """Locks every projection's tracking row (creating missing ones); their positions and what each carries,
         in projector order."""
-        return self._in_order(conn, conn.execute(self._lock_group, {"names": self.names}))
+        return self._in_order(conn, self._lock_rows(conn, self.names))
+
+    def _lock_rows(self, conn: Connection, names: list[str]) -> list[tuple[Any, ...]]:
+        """Locks the named tracking rows; returns (name, position, carry) of those that exist."""
+        if self._sqlite:  # on the driver's connection, as Batch writes on SQLite (decision 0037)
+            return driver.run(conn, LOCK_GROUP_SQLITE.format(marks=", ".join("?" * len(names))), names)
+        return [tuple(r) for r in conn.execute(LOCK_GROUP, {"names": names})]
 
     def _in_order(self, conn: Connection, rows: Iterable[Any]) -> tuple[list[int], list[str | None]]:
         """Locked tracking rows (name, position, carry) as positions and carries in projector order; a row not
@@ -267,7 +276,7 @@ class ProjectorGroup:
         for projector, position, carry in zip(self.projectors, positions, carries, strict=True):
             if position >= last:
                 continue
-            batch = Batch(conn, script)
+            batch = Batch(conn, script, self.stats)
             projector.projection.begin(batch, position, carry)
             for n, event in events:
                 if n.id > position and isinstance(event, DomainEvent):
@@ -280,8 +289,8 @@ class ProjectorGroup:
             script.run(commit=True)  # the last statement of the transaction: the block's commit is a no-op
             self.stats["script_sends"] += script.sends
             self.stats["script_statements"] += script.statements
-        else:  # rows this transaction already holds
-            conn.execute(MOVE, [{"row": n, "to": last, "carry": c} for n, c in zip(moved, carried, strict=True)])
+        else:  # rows this transaction already holds; on the driver's connection (Batch on SQLite does the same)
+            driver.run_many(conn, MOVE_SQLITE, [(last, c, n) for n, c in zip(moved, carried, strict=True)])
         return last
 
     def append(self, stored: Sequence[StoredEvent], events: Sequence[Any], marks: frozenset[int] = frozenset()
@@ -307,7 +316,7 @@ class ProjectorGroup:
         names = self.names if self.mark is None else [*self.names, self.mark]
         if self.insert is not None:
             ids = self.insert(conn, stored)
-            tracking = [tuple(r) for r in conn.execute(self._lock_group, {"names": names})]
+            tracking = self._lock_rows(conn, names)
         else:
             params = ([e.originator_id for e in stored], [e.originator_version for e in stored],
                       [e.topic for e in stored], [e.state for e in stored], names)
