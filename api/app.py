@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -60,7 +59,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer",
                                                                              bearer_format="JWT")}),
             security=[{"bearer": []}]),
-        cors_config=CORSConfig(allow_origins=[]),
         on_startup=[oidc_startup],  # a broken SOCIALGOV_OIDC_CONFIG stops start-up
         on_shutdown=[c.close] if owned else [],  # a container passed in is closed by its owner
         request_max_body_size=25 * 1024 * 1024,  # evidence files up to 20 MB; a 10,000-pupil MIS upload

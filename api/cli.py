@@ -46,7 +46,7 @@ def serve(app: object, settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     if settings.workers <= 1:
-        uvicorn.run(app, host=host, port=port, log_config=None, workers=1)  # type: ignore[arg-type]
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, workers=1)  # type: ignore[arg-type]
     else:
         from api.processes import serve_processes
 

@@ -66,3 +66,16 @@ def test_logs_are_json_with_request_id_and_actor_and_never_the_token(world: Worl
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]
     assert any("[redacted]" in entry["message"] for entry in lines)
     assert all({"time", "level", "message", "request_id", "actor"} <= entry.keys() for entry in lines)
+
+
+def test_no_other_origin_is_let_in_by_browsers(world: World) -> None:
+    """No CORS headers (docs/decisions/0038-no-cross-origin-browser-access.md): a page on another origin can
+    neither preflight a command nor read a response; the web UI is same-origin, integrations are not browsers."""
+    evil = "https://evil.example"
+    preflight = world.client.options(f"/api/v1/schools/{world.school}/applications",
+                                     headers={"Origin": evil, "Access-Control-Request-Method": "POST",
+                                              "Access-Control-Request-Headers": "authorization, content-type"})
+    read = world.client.get("/api/v1/schools", headers={**world.h("head"), "Origin": evil})
+    assert read.status_code == 200
+    for r in (preflight, read):
+        assert not [h for h in r.headers if h.lower().startswith("access-control-")], dict(r.headers)
