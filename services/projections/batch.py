@@ -169,15 +169,15 @@ class Batch:
     def _flush_counts(self) -> None:
         for table, counts in self._counts.items():
             rows = [dict(k) | {"n": n} for k, n in counts.items()]  # zeros too: a rebuild leaves the same rows
-            if rows and self.script is not None:
-                keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)  # our table's own names
-                self._script_insert(table, rows, f' ON CONFLICT ({keys}) DO UPDATE SET "n" = "{table.name}"."n" '
-                                                 '+ EXCLUDED."n"')
-            elif rows and self.conn.dialect.name == "sqlite":
-                keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)  # our table's own names
-                self._sqlite_insert(table, rows, f' ON CONFLICT ({keys}) DO UPDATE SET "n" = "{table.name}"."n" '
-                                                 '+ excluded."n"')
-            elif rows:
+            if not rows:
+                continue
+            keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)  # our table's own names
+            upsert = f' ON CONFLICT ({keys}) DO UPDATE SET "n" = "{table.name}"."n" + EXCLUDED."n"'
+            if self.script is not None:
+                self._script_insert(table, rows, upsert)
+            elif self.conn.dialect.name == "sqlite":
+                self._sqlite_insert(table, rows, upsert)
+            else:
                 self.conn.execute(_add_to_counter(self.conn.dialect.name, table), rows)
         self._counts.clear()
 
@@ -206,8 +206,8 @@ class Batch:
         driver.run_many(self.conn, statement,
                         [tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in steps) for row in rows])
         if self.tally is not None:
-            self.tally[f"sqlite_statements:{table.name}"] = self.tally.get(f"sqlite_statements:{table.name}", 0) + 1
-            self.tally[f"sqlite_rows:{table.name}"] = self.tally.get(f"sqlite_rows:{table.name}", 0) + len(rows)
+            for name, n in ((f"sqlite_statements:{table.name}", 1), (f"sqlite_rows:{table.name}", len(rows))):
+                self.tally[name] = self.tally.get(name, 0) + n
 
     def sync(self) -> None:
         """Sends what the script holds, before a statement whose result or order depends on it."""

@@ -30,9 +30,9 @@ CREATE = insert(_t)
 #: Executed with one parameter set per row: each projection's carried state is written with its position, so
 #: a position never stands beside another position's carry (docs/decisions/0031-tracking-carry.md).
 MOVE = update(_t).where(_t.c.name == bindparam("row")).values(position=bindparam("to"), carry=bindparam("carry"))
-#: MOVE in a PostgreSQL round's script (services/projections/batch.Script): position, names, carries.
 #: MOVE and the group's lock on SQLite, sent to the driver (services/projections/driver.py; decision 0037).
 MOVE_SQLITE = f'UPDATE "{_t.name}" SET position = ?, carry = ? WHERE name = ?'  # noqa: S608 - our table's name
+#: MOVE in a PostgreSQL round's script (services/projections/batch.Script): position, names, carries.
 MOVE_SCRIPT = sql.SQL("UPDATE {t} SET position = %s, carry = c.carry FROM unnest(%s::text[], %s::text[]) AS "
                       "c(name, carry) WHERE {t}.name = c.name").format(t=sql.Identifier(_t.name)).as_string()
 
