@@ -237,6 +237,20 @@ def _cpu_seconds(pids: set[int]) -> tuple[float, float]:
     return total / tick, system / tick
 
 
+def _main_thread_seconds(pids: set[int]) -> float:
+    """User + system CPU seconds of these processes' main threads (the thread whose id is the process's, where
+    uvicorn runs the event loop: HTTP parsing, routing, responses), from /proc. The rest of a web process's CPU is
+    its other threads': the request handlers' (commands, SQLite) and the driver's."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _postgres_pids() -> set[int]:
     pids = set()
     for entry in os.listdir("/proc"):
@@ -256,19 +270,26 @@ def _idle_and_total_ticks() -> tuple[int, int]:
 
 def cpu_meter(server_pid: int, backend: str) -> Any:
     """Starts counting CPU; the returned function stops and gives CPU milliseconds per request of the web
-    processes (and of their kernel time), of PostgreSQL's processes when the backend is PostgreSQL, and the
-    machine's idle share over the run. Linux only (/proc); None elsewhere."""
+    processes (and of their kernel time; and split between their event-loop threads and their other threads), of
+    PostgreSQL's processes when the backend is PostgreSQL, how many cores the web processes kept busy on average,
+    and the machine's idle share over the run. One web process that keeps about one core busy while the machine
+    has idle time is bound by Python's GIL. Linux only (/proc); None elsewhere."""
     if not Path("/proc/stat").exists():
         return lambda requests: None
     web = _process_tree(server_pid)
     pg = _postgres_pids() if backend == "postgres" else set()
     (web0, web_sys0), (pg0, _), (idle0, all0) = _cpu_seconds(web), _cpu_seconds(pg), _idle_and_total_ticks()
+    loop0, t0 = _main_thread_seconds(web), time.monotonic()
 
     def stop(requests: int) -> dict[str, Any]:
         (web1, web_sys1), (pg1, _), (idle1, all1) = _cpu_seconds(web), _cpu_seconds(pg), _idle_and_total_ticks()
+        loop1, elapsed = _main_thread_seconds(web), time.monotonic() - t0
         per = 1000 / max(requests, 1)
         return {"web_processes_ms_per_request": round((web1 - web0) * per, 2),
                 "web_processes_kernel_ms_per_request": round((web_sys1 - web_sys0) * per, 2),
+                "web_event_loop_threads_ms_per_request": round((loop1 - loop0) * per, 2),
+                "web_other_threads_ms_per_request": round((web1 - web0 - (loop1 - loop0)) * per, 2),
+                "web_processes_cores": round((web1 - web0) / max(elapsed, 1e-9), 2),
                 "postgres_ms_per_request": round((pg1 - pg0) * per, 2) if pg else None,
                 "machine_idle_share": round((idle1 - idle0) / max(all1 - all0, 1), 3)}
 

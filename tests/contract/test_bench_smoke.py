@@ -4,6 +4,7 @@ prints the JSON document that docs/benchmarks.md quotes, with every command answ
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -27,6 +28,10 @@ def test_foundation_bench_commands_only_prints_its_figures() -> None:
     if http["load_generator"] == "wrk":  # the server's CPU per request, from /proc
         cpu = http["cpu"]
         assert 0 < cpu["web_processes_kernel_ms_per_request"] < cpu["web_processes_ms_per_request"]
+        split = cpu["web_event_loop_threads_ms_per_request"] + cpu["web_other_threads_ms_per_request"]
+        assert cpu["web_event_loop_threads_ms_per_request"] > 0 and cpu["web_other_threads_ms_per_request"] > 0
+        assert abs(split - cpu["web_processes_ms_per_request"]) <= 0.02  # the two parts make the whole
+        assert 0 < cpu["web_processes_cores"] <= (os.cpu_count() or 1)
         assert cpu["postgres_ms_per_request"] is None and 0 <= cpu["machine_idle_share"] <= 1
 
 
