@@ -223,32 +223,27 @@ def _process_tree(root: int) -> set[int]:
     return tree
 
 
+def _stat_ticks(path: str) -> tuple[int, int]:
+    """(user + system, system) clock ticks from a /proc stat file; (0, 0) if the process or thread is gone."""
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0, 0
+    return int(fields[11]) + int(fields[12]), int(fields[12])
+
+
 def _cpu_seconds(pids: set[int]) -> tuple[float, float]:
     """(user + system, system) CPU seconds of these processes so far, from /proc."""
-    total = system = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone
-        total += int(fields[11]) + int(fields[12])
-        system += int(fields[12])
+    ticks = [_stat_ticks(f"/proc/{pid}/stat") for pid in pids]
     tick = os.sysconf("SC_CLK_TCK")
-    return total / tick, system / tick
+    return sum(t for t, _ in ticks) / tick, sum(s for _, s in ticks) / tick
 
 
 def _main_thread_seconds(pids: set[int]) -> float:
     """User + system CPU seconds of these processes' main threads (the thread whose id is the process's, where
     uvicorn runs the event loop: HTTP parsing, routing, responses), from /proc. The rest of a web process's CPU is
     its other threads': the request handlers' (commands, SQLite) and the driver's."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(_stat_ticks(f"/proc/{pid}/task/{pid}/stat")[0] for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def _postgres_pids() -> set[int]:
