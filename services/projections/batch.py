@@ -181,30 +181,33 @@ class Batch:
                 self.conn.execute(_add_to_counter(self.conn.dialect.name, table), rows)
         self._counts.clear()
 
+    def _processed(self, table: Table, rows: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """The rows' columns (those of the first row; every row has them) and each row's values in that order, each
+        value passed through its column type's bind processing (JSON, UTC datetimes), as SQLAlchemy would."""
+        columns = tuple(rows[0])
+        processors = _bind_processors(self.conn.dialect, table)
+        steps = [(c, processors.get(c)) for c in columns]
+        return columns, [tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in steps) for row in rows]
+
     def _script_insert(self, table: Table, rows: list[dict[str, Any]], tail: str = "") -> None:
         """Queues a multi-row INSERT on the script, each value first passed through its column type's bind
         processing (JSON, UTC datetimes), as SQLAlchemy would."""
         assert self.script is not None
-        columns = tuple(rows[0])
-        processors = _bind_processors(self.conn.dialect, table)
-        steps = [(c, processors.get(c)) for c in columns]
-        values = [_as_text(row[c] if p is None or row[c] is None else p(row[c])) for row in rows for c, p in steps]
-        self.script.add(_multi_row_insert(table.name, columns, len(rows), tail), values)
+        columns, values = self._processed(table, rows)
+        self.script.add(_multi_row_insert(table.name, columns, len(rows), tail),
+                        [_as_text(v) for row in values for v in row])
 
     def _sqlite_insert(self, table: Table, rows: list[dict[str, Any]], tail: str = "") -> None:
         """SQLite: the rows by the driver's executemany (services/projections/driver.py), each value first passed
         through its column type's bind processing, as SQLAlchemy would."""
-        columns = tuple(rows[0])
-        processors = _bind_processors(self.conn.dialect, table)
-        steps = [(c, processors.get(c)) for c in columns]
+        columns, values = self._processed(table, rows)
         key = (table.name, columns, tail)
         statement = _SQLITE_INSERTS.get(key)
         if statement is None:
             names = ", ".join(f'"{c}"' for c in columns)  # our tables' own column names, and "?" marks
             statement = _SQLITE_INSERTS.setdefault(key, f'INSERT INTO "{table.name}" ({names}) '  # noqa: S608
                                                         f'VALUES ({", ".join("?" * len(columns))}){tail}')
-        driver.run_many(self.conn, statement,
-                        [tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in steps) for row in rows])
+        driver.run_many(self.conn, statement, values)
         if self.tally is not None:
             for name, n in ((f"sqlite_statements:{table.name}", 1), (f"sqlite_rows:{table.name}", len(rows))):
                 self.tally[name] = self.tally.get(name, 0) + n
