@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                                                              bearer_format="JWT")}),
             security=[{"bearer": []}]),
         on_startup=[handler_threads(settings.web_threads),
+                    *([c.writer.start] if c.writer is not None else []),  # decision 0041
                     oidc_startup],  # a broken SOCIALGOV_OIDC_CONFIG stops start-up
         on_shutdown=[c.close] if owned else [],  # a container passed in is closed by its owner
         request_max_body_size=25 * 1024 * 1024,  # evidence files up to 20 MB; a 10,000-pupil MIS upload

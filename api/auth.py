@@ -139,35 +139,38 @@ def authorised_at_commit(route: HTTPRouteHandler) -> HTTPRouteHandler:
     - or it ended without committing (a refusal, a no-op) and the change mark has moved since: its answer may
       rest on roles the caller no longer has, or lack ones just given.
 
-    Use above the route decorator: `@authorised_at_commit` then `@post(...)`."""
+    Use above the route decorator: `@authorised_at_commit` then `@post(...)`. The route becomes async: a
+    synchronous handler runs in a worker thread, an async one (services/deferred.py) on the loop."""
     fn = route.fn
     if not {"request", "principal"} <= set(inspect.signature(fn).parameters):
         raise TypeError(f"{fn.__qualname__}: a route authorised at commit takes `request` and `principal`")
+    run = fn if inspect.iscoroutinefunction(fn) else functools.partial(sync_to_thread, fn)
 
     @functools.wraps(fn)
-    def handler(*args: Any, **kwargs: Any) -> Any:
+    async def handler(*args: Any, **kwargs: Any) -> Any:
         principal: Principal = kwargs["principal"]
         if not principal.provisional or principal.directory_mark is None:
-            return fn(*args, **kwargs)
+            return await run(*args, **kwargs)
         request: Request[Any, Any, Any] = kwargs["request"]
         pending = Pending(principal.directory_mark)
-        token = PENDING.set(pending)
+        token = PENDING.set(pending)  # a worker thread running `fn` sees it too: the context is copied
         try:
-            result = fn(*args, **kwargs)
+            result = await run(*args, **kwargs)
         except DirectoryMoved:
             pass
         except Exception:
-            if pending.confirmed or not _moved(request, pending):
+            if pending.confirmed or not await sync_to_thread(_moved, request, pending):
                 raise
         else:
-            if pending.confirmed or not _moved(request, pending):
+            if pending.confirmed or not await sync_to_thread(_moved, request, pending):
                 return result
         finally:
             PENDING.reset(token)
         STATS["rerun"] += 1
-        return fn(*args, **{**kwargs, "principal": verified_principal(request)})
+        return await run(*args, **{**kwargs, "principal": await sync_to_thread(verified_principal, request)})
 
     route.opt[AT_COMMIT] = True
+    route.sync_to_thread = None  # the wrapper is async; it runs a synchronous `fn` in a thread itself
     return route(handler)
 
 

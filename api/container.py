@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 import migrations
+from api.sqlite_writer import WriterProcess
 from domain.trust import TrustSettings
 from infra.client_secrets import Argon2Hasher, ClientSecretTable
 from infra.clock import SystemClock
@@ -91,15 +92,22 @@ class Container:
         self.pupils = ConsentRegister(self.recorder, self.clock, self.engine, after_save=self.read_your_writes)
         self.inbox = Inbox(self.recorder, self.clock, self.engine, self.mailer, FeedparserFetcher(),
                            after_save=self.read_your_writes)
+        # Provisional principals are confirmed at commit against the directory's change mark (decision 0033).
+        self.projections.mark = rm.PRINCIPALS_CHANGED
+        self.projections.on_mark = functools.partial(PRINCIPALS.note_mark, self.engine)
+        #: On SQLite, the process that writes and projects commands' events (decision 0041), if configured.
+        self.writer: WriterProcess | None = None
+        if s.is_sqlite and s.sqlite_writer_process and s.sqlite_path().name != ":memory:":
+            self.writer = WriterProcess(s.database_url, s.db_pool_size, self.projections.on_mark, s.log_format,
+                                        s.log_level)
         self.committer = GroupCommit(self.recorder)
         # A command's events are inserted and projected in one transaction (decisions 0030 and 0035).
         if isinstance(self.recorder, (QuietPostgresRecorder, EventsSQLiteRecorder)):
             self.committer.append, self.committer.projected = self.projections.append, self.read_your_writes.note
         if isinstance(self.recorder, EventsSQLiteRecorder):
             self.projections.insert = self.recorder.insert_events_in
-        # Provisional principals are confirmed at commit against the directory's change mark (decision 0033).
-        self.projections.mark = rm.PRINCIPALS_CHANGED
-        self.projections.on_mark = functools.partial(PRINCIPALS.note_mark, self.engine)
+        if self.writer is not None:
+            self.committer.append = self.writer
         self.committer.directory_mark = functools.partial(PRINCIPALS.read_mark, self.engine)
         for app in self.contexts:
             app.committer = self.committer
@@ -125,6 +133,9 @@ class Container:
         if self._closed.is_set():
             return
         self._closed.set()
+        self.committer.close()
+        if self.writer is not None:
+            self.writer.close()
         for app in self.contexts:
             app.close()
         self.recorder.datastore.close() if hasattr(self.recorder, "datastore") else None

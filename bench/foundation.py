@@ -27,6 +27,7 @@ import psycopg
 
 from api.container import Container
 from api.demo import scale_admin_id, seed_scale
+from api.sqlite_writer import COMM as WRITER_COMM
 from domain.application import BusinessCase
 from domain.events import Actor, ActorKind
 from domain.trust import Trust
@@ -246,16 +247,15 @@ def _main_thread_seconds(pids: set[int]) -> float:
     return sum(_stat_ticks(f"/proc/{pid}/task/{pid}/stat")[0] for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def _postgres_pids() -> set[int]:
-    pids = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if Path(f"/proc/{entry}/comm").read_text().startswith("postgres"):
-                    pids.add(int(entry))
-            except OSError:
-                continue
-    return pids
+    return {int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _comm(int(entry)).startswith("postgres")}
 
 
 def _idle_and_total_ticks() -> tuple[int, int]:
@@ -271,20 +271,24 @@ def cpu_meter(server_pid: int, backend: str) -> Any:
     has idle time is bound by Python's GIL. Linux only (/proc); None elsewhere."""
     if not Path("/proc/stat").exists():
         return lambda requests: None
-    web = _process_tree(server_pid)
+    tree = _process_tree(server_pid)
+    writer = {pid for pid in tree if _comm(pid) == WRITER_COMM}  # SQLite's writer process (decision 0041)
+    web = tree - writer
     pg = _postgres_pids() if backend == "postgres" else set()
     (web0, web_sys0), (pg0, _), (idle0, all0) = _cpu_seconds(web), _cpu_seconds(pg), _idle_and_total_ticks()
-    loop0, t0 = _main_thread_seconds(web), time.monotonic()
+    loop0, (writer0, _), t0 = _main_thread_seconds(web), _cpu_seconds(writer), time.monotonic()
 
     def stop(requests: int) -> dict[str, Any]:
         (web1, web_sys1), (pg1, _), (idle1, all1) = _cpu_seconds(web), _cpu_seconds(pg), _idle_and_total_ticks()
-        loop1, elapsed = _main_thread_seconds(web), time.monotonic() - t0
+        loop1, (writer1, _), elapsed = _main_thread_seconds(web), _cpu_seconds(writer), time.monotonic() - t0
         per = 1000 / max(requests, 1)
         return {"web_processes_ms_per_request": round((web1 - web0) * per, 2),
                 "web_processes_kernel_ms_per_request": round((web_sys1 - web_sys0) * per, 2),
                 "web_event_loop_threads_ms_per_request": round((loop1 - loop0) * per, 2),
                 "web_other_threads_ms_per_request": round((web1 - web0 - (loop1 - loop0)) * per, 2),
                 "web_processes_cores": round((web1 - web0) / max(elapsed, 1e-9), 2),
+                "sqlite_writer_ms_per_request": round((writer1 - writer0) * per, 2) if writer else None,
+                "sqlite_writer_cores": round((writer1 - writer0) / max(elapsed, 1e-9), 2) if writer else None,
                 "postgres_ms_per_request": round((pg1 - pg0) * per, 2) if pg else None,
                 "machine_idle_share": round((idle1 - idle0) / max(all1 - all0, 1), 3)}
 

@@ -43,6 +43,9 @@ class Settings:
     #: Threads per web process for the synchronous request handlers (decision 0039). A command holds its thread
     #: while it waits for its group commit, so this bounds how many commands one transaction can carry.
     web_threads: int = 16
+    #: On SQLite, write and project commands' events in a second process (decision 0041). `from_env` turns it on
+    #: unless SOCIALGOV_SQLITE_WRITER_PROCESS=false; a Settings built in code (tests) has it off.
+    sqlite_writer_process: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -99,6 +102,7 @@ class Settings:
             db_pool_size=integer("SOCIALGOV_DB_POOL_SIZE", 10),
             web_workers=integer("SOCIALGOV_WEB_WORKERS", 0),
             web_threads=integer("SOCIALGOV_WEB_THREADS", 16),
+            sqlite_writer_process=_bool(e.get("SOCIALGOV_SQLITE_WRITER_PROCESS", "true")),
         )
         settings.validate()
         return settings

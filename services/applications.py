@@ -39,13 +39,24 @@ class Applications(ContextApplication):
         if mark is None:
             return self._runners(ids, principal.trust_id)
         cache = self._runner_cache
-        missing = [i for i in dict.fromkeys(ids) if cache.get(i, (None,))[0] != mark]
+        missing = self._uncached(mark, ids)
         if missing:
             if len(cache) + len(missing) > self.RUNNERS_CACHED:
                 cache.clear()
             # Read after the mark, so at least as new as it; an entry of an older mark is replaced.
             cache.update({i: (mark, p) for i, p in self.load_many(Person, missing).items()})
         return _in_trust({i: cache[i][1] for i in ids}, principal.trust_id)
+
+    def submit_reads(self, principal: Principal, ids: tuple[UUID, ...]) -> bool:
+        """Whether a submit by `principal` naming runners `ids` must read the event store first (some runner is
+        not cached at the principal's mark); if not, it can run on the event loop (services/deferred.py)."""
+        mark = principal.directory_mark
+        return mark is None or bool(self._uncached(mark, ids))
+
+    def _uncached(self, mark: int, ids: tuple[UUID, ...]) -> list[UUID]:
+        """The runners among `ids` not cached at `mark`."""
+        cache = self._runner_cache
+        return [i for i in dict.fromkeys(ids) if cache.get(i, (None,))[0] != mark]
 
     def submit(self, principal: Principal, school_id: UUID, case: BusinessCase) -> UUID:
         return self.submit_event(principal, school_id, case).originator_id

@@ -6,6 +6,7 @@ chain see a single total order of events (docs/decisions/0002-one-event-log.md).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -22,10 +23,11 @@ from eventsourcing.persistence import (
 )
 
 from domain.events import Actor, ActorKind, Aggregate, DomainEvent
+from services.deferred import DEFERRED, DeferredCommit
 from services.group_commit import AfterSave as AfterSave
-from services.group_commit import GroupCommit
+from services.group_commit import GroupCommit, SharedCatchUp
 from services.ports import Clock
-from services.provisional import PENDING
+from services.provisional import PENDING, Pending
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -162,18 +164,46 @@ class ContextApplication(Application[UUID]):
         if not events:
             return 0
         stored = [self.mapper.to_stored_event(e) for e in events]
+        deferral = DEFERRED.get()
+        if deferral is not None:  # run on the event loop: the caller awaits the write (services/deferred.py)
+            deferral.add(DeferredCommit(self, stored, events, project))
+            return 0
         pending = PENDING.get()  # a provisional principal: its first commit confirms it (decision 0033)
-        mark = pending.mark if pending is not None and not pending.confirmed else None
         try:
-            last = self.committer.commit(stored, events, project and self.after_save is not None, mark)
+            last = self.committer.commit(stored, events, project and self.after_save is not None, _mark(pending))
         except IntegrityError as e:
-            raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e
+            raise _conflict() from e
         if pending is not None:
             pending.confirmed = True
         if project and self.after_save is not None:
             self.after_save(last)
         return last
 
+    async def commit_deferred(self, deferred: DeferredCommit) -> int:
+        """`commit`'s write for a call run on the event loop (services/deferred.py): awaited, never blocking it.
+        Catching the read side up, if the write did not already, is left to a worker thread."""
+        pending = PENDING.get()
+        project = deferred.project and self.after_save is not None
+        try:
+            last = await self.committer.commit_soon(deferred.stored, deferred.events, project, _mark(pending))
+        except IntegrityError as e:
+            raise _conflict() from e
+        if pending is not None:
+            pending.confirmed = True
+        if project and self.after_save is not None:
+            if not (isinstance(self.after_save, SharedCatchUp) and self.after_save.covers(last)):
+                await asyncio.to_thread(self.after_save, last)
+        return last
+
     def project_up_to(self, last: int) -> None:
         if last and self.after_save is not None:
             self.after_save(last)
+
+
+def _mark(pending: Pending | None) -> int | None:
+    """The directory change mark a commit must confirm: its provisional principal's, until a commit has."""
+    return pending.mark if pending is not None and not pending.confirmed else None
+
+
+def _conflict() -> ConcurrencyConflict:
+    return ConcurrencyConflict("the record was changed by someone else; reload and try again")

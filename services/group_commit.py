@@ -14,10 +14,15 @@ the shared insert is refused, each queued command is written on its own so the r
 So does a moved directory: a command whose caller's principal is still to be confirmed (services/provisional.py)
 fails with DirectoryMoved if the directory's change mark is no longer the one it was resolved at, and the rest of
 the batch is written without it.
+
+A command handled on the event loop (services/deferred.py; decision 0041) cannot block there: it queues its
+events with `commit_soon` and awaits a future. Such tickets are led by the committer's own writer thread, or by a
+thread that is leading anyway, and each batch resolves its futures with one call into their loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -47,6 +52,8 @@ class _Ticket:
     last: int = 0
     error: BaseException | None = None
     done: bool = False
+    #: Where a command on an event loop awaits its outcome (commit_soon): the last id, or the error.
+    future: asyncio.Future[int] | None = None
 
 
 @dataclass(eq=False)
@@ -76,6 +83,10 @@ class GroupCommit:
         self._leader = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Ticket] = []
+        #: Wakes the writer thread (commit_soon's leader) when a ticket is queued for it, or when it must stop.
+        self._wake = threading.Condition(self._queue_lock)
+        self._writer: threading.Thread | None = None
+        self._stopping = False
 
     def commit(self, stored: Sequence[StoredEvent], events: Sequence[Any] = (), project: bool = False,
                mark: int | None = None) -> int:
@@ -95,6 +106,46 @@ class GroupCommit:
             raise ticket.error
         return ticket.last
 
+    def commit_soon(self, stored: Sequence[StoredEvent], events: Sequence[Any] = (), project: bool = False,
+                    mark: int | None = None) -> asyncio.Future[int]:
+        """`commit` for a caller on an event loop, which must not block: queues the events and returns a future of
+        the running loop, which the batch that writes them resolves with the last notification id, or with
+        commit's errors."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        ticket = _Ticket(stored, events, project and len(events) == len(stored), mark, future=future)
+        with self._queue_lock:
+            if self._stopping:
+                raise RuntimeError("the event store's committer is closed")
+            self._queue.append(ticket)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="socialgov-writer", daemon=True)
+                self._writer.start()
+            self._wake.notify()
+        return future
+
+    def close(self) -> None:
+        """Stops the writer thread once what is queued has been written."""
+        with self._queue_lock:
+            self._stopping = True
+            writer, self._writer = self._writer, None
+            self._wake.notify()
+        if writer is not None and writer is not threading.current_thread():
+            writer.join()
+
+    def _write_loop(self) -> None:
+        """The writer thread: leads whatever is queued, as a command's thread would, until closed."""
+        while True:
+            with self._queue_lock:
+                while not self._queue and not self._stopping:
+                    self._wake.wait()
+                if not self._queue:
+                    return
+            with self._leader:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                if batch:
+                    self._lead(batch)
+
     def _lead(self, batch: list[_Ticket]) -> None:
         try:
             with self.write_lock:
@@ -106,6 +157,9 @@ class GroupCommit:
         finally:
             for t in batch:
                 t.done = True
+            waiting = [t for t in batch if t.future is not None]
+            if waiting:
+                _resolve_soon(waiting)
             self.stats.batches += 1
             self.stats.commands += len(batch)
             self.stats.largest = max(self.stats.largest, len(batch))
@@ -169,6 +223,30 @@ class GroupCommit:
             t.last = ids[i - 1]
 
 
+def _resolve_soon(tickets: list[_Ticket]) -> None:
+    """Hands the tickets' outcomes to their futures, with one call into each loop they belong to."""
+    loops: dict[asyncio.AbstractEventLoop, list[_Ticket]] = {}
+    for t in tickets:
+        assert t.future is not None
+        loops.setdefault(t.future.get_loop(), []).append(t)
+    for loop, mine in loops.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, mine)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
+
+
+def _resolve(tickets: list[_Ticket]) -> None:
+    for t in tickets:
+        assert t.future is not None
+        if t.future.done():  # cancelled: the client went away; the events are written all the same
+            continue
+        if t.error is not None:
+            t.future.set_exception(t.error)
+        else:
+            t.future.set_result(t.last)
+
+
 class SharedCatchUp:
     """Read-your-writes for many waiting commands with one projection transaction: `catch_up(until)` brings the
     read side to at least `until` (and, being a batch, to everything written so far) and returns where it got."""
@@ -178,6 +256,10 @@ class SharedCatchUp:
         self._lock = threading.Lock()
         self._note_lock = threading.Lock()
         self._reached = 0
+
+    def covers(self, until: int) -> bool:
+        """Whether the read side is known to show everything up to `until` already (no wait needed)."""
+        return self._reached >= until
 
     def __call__(self, until: int) -> None:
         if self._reached >= until:

@@ -33,3 +33,6 @@ class DirectoryMoved(Exception):
         #: Where the change mark stands; None if no principal could be confirmed (events not yet projected).
         self.mark = mark
         super().__init__("the directory changed while the command ran")
+
+    def __reduce__(self) -> tuple[type[DirectoryMoved], tuple[int | None]]:
+        return DirectoryMoved, (self.mark,)  # sent from the SQLite writer process (decision 0041)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from api.routes.common import container
 from domain.application import BusinessCase
 from services import queries
 from services.authorisation import Principal
+from services.deferred import run_deferred
 
 
 class ApplicationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,13 +43,16 @@ class ApplicationsController(Controller):
         return queries.get_application(container(request).engine, principal, application_id)
 
     @authorised_at_commit
-    @post("/schools/{school_id:uuid}/applications", sync_to_thread=True,
+    @post("/schools/{school_id:uuid}/applications",
           summary="Submit a business case for a new school account (at least two named runners)")
-    def submit(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-               data: ApplicationIn) -> Response[Any]:
+    async def submit(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
+                     data: ApplicationIn) -> Response[Any]:
+        """On the event loop when it need not read (decision 0041): its commit is awaited there."""
         case = BusinessCase(data.aim, data.audience, data.promotion, tuple(data.runner_ids), data.visibility,
                             data.platform, data.proposed_handle)
-        event = container(request).applications.submit_event(principal, school_id, case)
+        applications = container(request).applications
+        event = await run_deferred(functools.partial(applications.submit_event, principal, school_id, case),
+                                   on_loop=not applications.submit_reads(principal, case.runner_ids))
         return Response(queries.submitted_application(event), status_code=201)
 
     @get("/schools/{school_id:uuid}/applications", sync_to_thread=True,

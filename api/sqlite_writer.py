@@ -1,0 +1,177 @@
+"""On SQLite, commands' events are written and projected by a second process (decision 0041).
+
+One web process on SQLite is bound by Python's GIL: it parses HTTP, runs commands and writes their transactions
+on one core while the machine's other core idles (decision 0040). PostgreSQL does its share of the work in its
+own server processes; on SQLite this process plays that part. The web process's group commit hands each batch
+to it (`GroupCommit.append`) over a pipe; it inserts the events and projects them in one transaction
+(`ProjectorGroup.append`, decisions 0030 and 0035), exactly as the web process would, and answers with their
+notification ids, the position the read side reached and the directory's change mark. So each command is on
+disk and visible to the read side before its answer is sent, as before.
+
+- It is started on the first batch, and again on the next batch if it has died; the batch it died on fails with
+  WriterStopped, a ConnectionError (503: try again), its outcome unknown, as when a database connection drops
+  during a COMMIT.
+- It exits when the web process closes the pipe (Container.close, or the web process ending).
+- Everything else in the web process (catch-up rounds, commands that are not projected, sessions, the vault)
+  still writes on its own connections, queued behind the writer by SQLite's lock and busy timeout, as a second
+  web process or the CLI would be.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import pickle
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+log = logging.getLogger("socialgov.sqlite_writer")
+STARTUP_TIMEOUT_S = 60
+STOPPED = "the SQLite writer process stopped; whether the command was written is unknown"
+#: The writer process's name (Linux: ps, top, /proc/PID/comm).
+COMM = "sqlite-writer"  # at most 15 characters
+
+
+class WriterStopped(ConnectionError):
+    """The writer process ended while it had a batch: whether that batch was written is unknown."""
+
+
+class WriterProcess:
+    """`GroupCommit.append` in a child process: (stored, events, marks) -> (ids, position reached)."""
+
+    def __init__(self, database_url: str, pool_size: int, on_mark: Callable[[int], None] | None,
+                 log_format: str = "text", log_level: str = "WARNING") -> None:
+        self._args = (database_url, pool_size, log_format, log_level)
+        self._on_mark = on_mark
+        #: One batch at a time: the process answers it before the next is sent.
+        self._lock = threading.Lock()
+        self._process: Any = None
+        self._conn: Any = None
+        #: Processes started so far (tests: a restart after the writer died).
+        self.starts = 0
+
+    def __call__(self, stored: Sequence[StoredEvent], events: Sequence[Any], marks: frozenset[int]
+                 ) -> tuple[Sequence[int], int]:
+        with self._lock:
+            self._ensure()
+            try:
+                self._conn.send((list(stored), list(events), marks))
+                ok, result = self._conn.recv()
+            except (EOFError, OSError) as e:
+                self._stop()
+                raise WriterStopped(STOPPED) from e
+        if not ok:
+            raise result
+        ids, reached, mark = result
+        if mark is not None and self._on_mark is not None:
+            self._on_mark(mark)
+        return ids, reached
+
+    def start(self) -> None:
+        """Starts the process now rather than on the first batch (the web app's start-up)."""
+        with self._lock:
+            self._ensure()
+
+    def _ensure(self) -> None:
+        if self._process is None or not self._process.is_alive():
+            self._start()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else int(self._process.pid)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _start(self) -> None:
+        self._stop()
+        ctx = multiprocessing.get_context("spawn")  # the web process has threads: no fork
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=serve, args=(child, *self._args), name="socialgov-sqlite-writer",
+                                    daemon=True)
+        self._process.start()
+        child.close()
+        self.starts += 1
+        # It says when it has opened the database: a start-up fault shows here, not in the first command.
+        if not self._conn.poll(STARTUP_TIMEOUT_S):
+            self._stop()
+            raise WriterStopped(f"the SQLite writer process did not start within {STARTUP_TIMEOUT_S} s")
+        try:
+            ok, error = self._conn.recv()
+        except (EOFError, OSError) as e:
+            self._stop()
+            raise WriterStopped("the SQLite writer process ended while starting") from e
+        if not ok:
+            self._stop()
+            raise error
+
+    def _stop(self) -> None:
+        """Ends the process: it exits when its pipe closes."""
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None:
+            self._process.join(timeout=10)
+            if self._process.is_alive():  # pragma: no cover - it exits when its pipe closes
+                self._process.kill()
+                self._process.join()
+        self._process = self._conn = None
+
+
+def serve(conn: Any, database_url: str, pool_size: int, log_format: str, log_level: str) -> None:
+    """The writer process: appends each batch it is sent until the pipe closes."""
+    from infra.database import EventsSQLiteRecorder, make_engine, make_recorder
+    from infra.logs import configure
+    from services import readmodel as rm
+    from services.eventstore import build_mapper
+    from services.projections.audit import ChainProjection
+    from services.projections.readmodel import ReadModelProjection
+    from services.projections.runner import Projector, ProjectorGroup
+
+    configure(log_format, log_level)
+    try:  # named in ps and top (and for bench/foundation.py's CPU meter)
+        Path("/proc/self/comm").write_text(COMM)
+    except OSError:  # not Linux
+        pass
+    try:
+        engine = make_engine(database_url, pool_size)
+        recorder = make_recorder(database_url, pool_size)
+        mapper = build_mapper()
+        group = ProjectorGroup([Projector(engine, recorder, mapper, ReadModelProjection()),
+                                Projector(engine, recorder, mapper, ChainProjection())])
+        assert isinstance(recorder, EventsSQLiteRecorder)
+        group.insert = recorder.insert_events_in
+        group.mark = rm.PRINCIPALS_CHANGED
+        marks: list[int] = []
+        group.on_mark = marks.append
+    except Exception as e:  # noqa: BLE001 - the web process raises it from start()
+        conn.send((False, _picklable(e)))
+        return
+    conn.send((True, None))
+    while True:
+        try:
+            stored, events, wanted = conn.recv()
+        except (EOFError, OSError):
+            break
+        marks.clear()
+        try:
+            ids, reached = group.append(stored, events, wanted)
+            reply: tuple[bool, Any] = (True, (ids, reached, marks[-1] if marks else None))
+        except Exception as e:  # noqa: BLE001 - the web process raises it for the batch's commands
+            reply = (False, _picklable(e))
+        conn.send(reply)
+    rm.dispose(engine)
+
+
+def _picklable(e: Exception) -> Exception:
+    """The error itself where it survives the pipe, else a RuntimeError naming it."""
+    try:
+        pickle.loads(pickle.dumps(e))  # noqa: S301 - our own bytes, in our own process
+    except Exception:
+        log.exception("the writer's error cannot be sent as it is")
+        return RuntimeError(f"{type(e).__name__}: {e}")
+    return e
