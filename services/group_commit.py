@@ -157,12 +157,12 @@ class GroupCommit:
         finally:
             for t in batch:
                 t.done = True
-            waiting = [t for t in batch if t.future is not None]
-            if waiting:
-                _resolve_soon(waiting)
             self.stats.batches += 1
             self.stats.commands += len(batch)
             self.stats.largest = max(self.stats.largest, len(batch))
+            waiting = [t for t in batch if t.future is not None]
+            if waiting:  # last: once told, a caller may read the figures above
+                _resolve_soon(waiting)
 
     def _insert(self, batch: list[_Ticket]) -> None:
         if len(batch) > 1:

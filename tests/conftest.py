@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -52,6 +53,16 @@ def client(container: Container) -> Iterator[TestClient[Any]]:
     app = create_app(container=container)
     with TestClient(app, raise_server_exceptions=False) as tc:
         yield tc
+
+
+@contextmanager
+def served(c: Container) -> Iterator[tuple[Container, TestClient[Any]]]:
+    """A test's own container, served by the real app; closed afterwards."""
+    try:
+        with TestClient(create_app(container=c), raise_server_exceptions=False) as client:
+            yield c, client
+    finally:
+        c.close()
 
 
 @dataclass

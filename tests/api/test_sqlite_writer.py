@@ -15,22 +15,20 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
 from api.container import Container
 from infra.clock import SettableClock
 from infra.settings import Settings
 from services.audit import verify_chain
 from tests.api import test_applications, test_authorised_at_commit
-from tests.conftest import APPLICATION, T0, World, build_world
+from tests.conftest import APPLICATION, T0, World, build_world, served
 
 
 @pytest.fixture(scope="module")
 def writing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Container, TestClient[Any]]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('writer') / 'socialgov.db'}"
-    c = Container(Settings(database_url=url, db_pool_size=5, sqlite_writer_process=True), clock=SettableClock(T0))
-    with TestClient(create_app(container=c), raise_server_exceptions=False) as client:
-        yield c, client
-    c.close()
+    with served(Container(Settings(database_url=url, db_pool_size=5, sqlite_writer_process=True),
+                          clock=SettableClock(T0))) as both:
+        yield both
 
 
 @pytest.fixture

@@ -13,22 +13,20 @@ from litestar.testing import TestClient
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import ProgrammingError
 
-from api.app import create_app
 from api.container import Container
 from infra.clock import SettableClock
 from infra.settings import Settings
 from services import queries
 from services import readmodel as rm
-from tests.conftest import T0, WORKER, World, build_world
+from tests.conftest import T0, WORKER, World, build_world, served
 from tests.databases import fresh_postgres
 
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[tuple[Container, TestClient[Any]]]:
-    c = Container(Settings(database_url=fresh_postgres(f"{WORKER}_rls"), db_pool_size=2), clock=SettableClock(T0))
-    with TestClient(create_app(container=c), raise_server_exceptions=False) as client:
-        yield c, client
-    c.close()
+    with served(Container(Settings(database_url=fresh_postgres(f"{WORKER}_rls"), db_pool_size=2),
+                          clock=SettableClock(T0))) as both:
+        yield both
 
 
 @pytest.fixture
