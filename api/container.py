@@ -7,9 +7,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 from alembic import command
 from alembic.config import Config
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Engine
 
 import migrations
@@ -54,6 +56,18 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def build_projections(engine: Engine, recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> ProjectorGroup:
+    """The read model and the audit chain, projected together; the same in the web process and in SQLite's writer
+    process (decision 0041). On SQLite, a batch's events are inserted on the projection's own connection (decision
+    0035); provisional principals are confirmed at commit against the directory's change mark (decision 0033)."""
+    group = ProjectorGroup([Projector(engine, recorder, mapper, ReadModelProjection()),
+                            Projector(engine, recorder, mapper, ChainProjection())])
+    if isinstance(recorder, EventsSQLiteRecorder):
+        group.insert = recorder.insert_events_in
+    group.mark = rm.PRINCIPALS_CHANGED
+    return group
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -67,9 +81,8 @@ class Container:
         self.mapper = build_mapper()
         self.projection_engine = (self.engine if s.is_sqlite else
                                   make_engine(s.database_url, s.db_pool_size, durable_commits=False))
-        self.projector = Projector(self.projection_engine, self.recorder, self.mapper, ReadModelProjection())
-        self.chain = Projector(self.projection_engine, self.recorder, self.mapper, ChainProjection())
-        self.projections = ProjectorGroup([self.projector, self.chain])
+        self.projections = build_projections(self.projection_engine, self.recorder, self.mapper)
+        self.projector, self.chain = self.projections.projectors
         self.read_your_writes = SharedCatchUp(self.projections.catch_up)
         self.tokens = TokenService(s.secret_key, s.token_ttl_minutes)
         self.idempotency = IdempotencyStore(self.engine)
@@ -92,8 +105,6 @@ class Container:
         self.pupils = ConsentRegister(self.recorder, self.clock, self.engine, after_save=self.read_your_writes)
         self.inbox = Inbox(self.recorder, self.clock, self.engine, self.mailer, FeedparserFetcher(),
                            after_save=self.read_your_writes)
-        # Provisional principals are confirmed at commit against the directory's change mark (decision 0033).
-        self.projections.mark = rm.PRINCIPALS_CHANGED
         self.projections.on_mark = functools.partial(PRINCIPALS.note_mark, self.engine)
         #: On SQLite, the process that writes and projects commands' events (decision 0041), if configured.
         self.writer: WriterProcess | None = None
@@ -104,8 +115,6 @@ class Container:
         # A command's events are inserted and projected in one transaction (decisions 0030 and 0035).
         if isinstance(self.recorder, (QuietPostgresRecorder, EventsSQLiteRecorder)):
             self.committer.append, self.committer.projected = self.projections.append, self.read_your_writes.note
-        if isinstance(self.recorder, EventsSQLiteRecorder):
-            self.projections.insert = self.recorder.insert_events_in
         if self.writer is not None:
             self.committer.append = self.writer
         self.committer.directory_mark = functools.partial(PRINCIPALS.read_mark, self.engine)

@@ -8,9 +8,9 @@ to it (`GroupCommit.append`) over a pipe; it inserts the events and projects the
 notification ids, the position the read side reached and the directory's change mark. So each command is on
 disk and visible to the read side before its answer is sent, as before.
 
-- It is started on the first batch, and again on the next batch if it has died; the batch it died on fails with
-  WriterStopped, a ConnectionError (503: try again), its outcome unknown, as when a database connection drops
-  during a COMMIT.
+- The web app starts it at start-up (elsewhere, the first batch does), and the next batch starts it again if it
+  has died; the batch it died on fails with WriterStopped, a ConnectionError (503: try again), its outcome
+  unknown, as when a database connection drops during a COMMIT.
 - It exits when the web process closes the pipe (Container.close, or the web process ending).
 - Everything else in the web process (catch-up rounds, commands that are not projected, sessions, the vault)
   still writes on its own connections, queued behind the writer by SQLite's lock and busy timeout, as a second
@@ -98,17 +98,13 @@ class WriterProcess:
         child.close()
         self.starts += 1
         # It says when it has opened the database: a start-up fault shows here, not in the first command.
-        if not self._conn.poll(STARTUP_TIMEOUT_S):
-            self._stop()
-            raise WriterStopped(f"the SQLite writer process did not start within {STARTUP_TIMEOUT_S} s")
         try:
-            ok, error = self._conn.recv()
-        except (EOFError, OSError) as e:
+            answer = self._conn.recv() if self._conn.poll(STARTUP_TIMEOUT_S) else None
+        except (EOFError, OSError):
+            answer = None
+        if answer is None or not answer[0]:
             self._stop()
-            raise WriterStopped("the SQLite writer process ended while starting") from e
-        if not ok:
-            self._stop()
-            raise error
+            raise answer[1] if answer else WriterStopped("the SQLite writer process did not start")
 
     def _stop(self) -> None:
         """Ends the process: it exits when its pipe closes."""
@@ -124,13 +120,11 @@ class WriterProcess:
 
 def serve(conn: Any, database_url: str, pool_size: int, log_format: str, log_level: str) -> None:
     """The writer process: appends each batch it is sent until the pipe closes."""
-    from infra.database import EventsSQLiteRecorder, make_engine, make_recorder
+    from api.container import build_projections
+    from infra.database import make_engine, make_recorder
     from infra.logs import configure
     from services import readmodel as rm
     from services.eventstore import build_mapper
-    from services.projections.audit import ChainProjection
-    from services.projections.readmodel import ReadModelProjection
-    from services.projections.runner import Projector, ProjectorGroup
 
     configure(log_format, log_level)
     try:  # named in ps and top (and for bench/foundation.py's CPU meter)
@@ -139,13 +133,7 @@ def serve(conn: Any, database_url: str, pool_size: int, log_format: str, log_lev
         pass
     try:
         engine = make_engine(database_url, pool_size)
-        recorder = make_recorder(database_url, pool_size)
-        mapper = build_mapper()
-        group = ProjectorGroup([Projector(engine, recorder, mapper, ReadModelProjection()),
-                                Projector(engine, recorder, mapper, ChainProjection())])
-        assert isinstance(recorder, EventsSQLiteRecorder)
-        group.insert = recorder.insert_events_in
-        group.mark = rm.PRINCIPALS_CHANGED
+        group = build_projections(engine, make_recorder(database_url, pool_size), build_mapper())  # as the web's
         marks: list[int] = []
         group.on_mark = marks.append
     except Exception as e:  # noqa: BLE001 - the web process raises it from start()
