@@ -116,7 +116,7 @@ class Container:
         if isinstance(self.recorder, (QuietPostgresRecorder, EventsSQLiteRecorder)):
             self.committer.append, self.committer.projected = self.projections.append, self.read_your_writes.note
         if self.writer is not None:
-            self.committer.append = self.writer
+            self.committer.append, self.committer.append_soon = self.writer, self.writer.append_soon
         self.committer.directory_mark = functools.partial(PRINCIPALS.read_mark, self.engine)
         for app in self.contexts:
             app.committer = self.committer

@@ -8,6 +8,11 @@ to it (`GroupCommit.append`) over a pipe; it inserts the events and projects the
 notification ids, the position the read side reached and the directory's change mark. So each command is on
 disk and visible to the read side before its answer is sent, as before.
 
+- Commands on the event loop (services/deferred.py) send their batches from the loop and await the answer there
+  (`append_soon`, decision 0042): no thread carries them, so no thread waits for Python's GIL to hand a batch on,
+  and up to two batches wait in the pipe, so the process has the next one as soon as it has answered. A thread's
+  batch (`__call__`) has the pipe to itself: it waits until those on their way have been answered, and the loop
+  sends none while a thread waits.
 - The web app starts it at start-up (elsewhere, the first batch does), and the next batch starts it again if it
   has died; the batch it died on fails with WriterStopped, a ConnectionError (503: try again), its outcome
   unknown, as when a database connection drops during a COMMIT.
@@ -19,10 +24,12 @@ disk and visible to the read side before its answer is sent, as before.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import pickle
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,23 +54,97 @@ class WriterProcess:
                  log_format: str = "text", log_level: str = "WARNING") -> None:
         self._args = (database_url, pool_size, log_format, log_level)
         self._on_mark = on_mark
-        #: One batch at a time: the process answers it before the next is sent.
+        #: Who has the pipe: a thread for its one batch, or the event loop while it has batches on their way.
         self._lock = threading.Lock()
+        #: Threads waiting for the pipe: the loop sends no more batches meanwhile, so they do not wait forever.
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
+        #: The loop's batches on their way, answered in the order sent, and the loop they were sent from.
+        self._answers: deque[asyncio.Future[Any]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._process: Any = None
         self._conn: Any = None
-        #: Processes started so far (tests: a restart after the writer died).
+        #: Processes started so far (tests: a restart after the writer died); batches sent from the loop.
         self.starts = 0
+        self.sent_from_loop = 0
 
     def __call__(self, stored: Sequence[StoredEvent], events: Sequence[Any], marks: frozenset[int]
                  ) -> tuple[Sequence[int], int]:
-        with self._lock:
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
             self._ensure()
             try:
                 self._conn.send((list(stored), list(events), marks))
-                ok, result = self._conn.recv()
+                answer = self._conn.recv()
             except (EOFError, OSError) as e:
                 self._stop()
                 raise WriterStopped(STOPPED) from e
+        finally:
+            self._lock.release()
+        return self._outcome(answer)
+
+    async def append_soon(self, stored: Sequence[StoredEvent], events: Sequence[Any], marks: frozenset[int]
+                          ) -> tuple[Sequence[int], int]:
+        """`__call__` for the event loop: sends the batch from the loop and awaits the answer there. Goes by a
+        worker thread instead where a thread has the pipe or waits for it, or the process must be started."""
+        loop = asyncio.get_running_loop()
+        if not self._take(loop):
+            return await asyncio.to_thread(self, stored, events, marks)
+        answer: asyncio.Future[Any] = loop.create_future()
+        try:
+            self._conn.send((list(stored), list(events), marks))
+        except OSError as e:  # it has died: the reader hears the pipe close and lets go of it
+            raise WriterStopped(STOPPED) from e
+        self._answers.append(answer)
+        self.sent_from_loop += 1
+        return self._outcome(await answer)
+
+    def _take(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether the loop may send a batch now, taking the pipe if it has not got it."""
+        if self._answers:  # the loop has the pipe already
+            return self._loop is loop and not self._waiting
+        if self._waiting or not self._lock.acquire(blocking=False):
+            return False
+        if self._process is None or not self._process.is_alive():  # a worker thread starts it: it may take seconds
+            self._lock.release()
+            return False
+        self._loop = loop
+        loop.add_reader(self._conn.fileno(), self._answered)
+        return True
+
+    def _answered(self) -> None:
+        """The loop's reader: hands each answer to its batch; lets go of the pipe once none are on their way."""
+        assert self._loop is not None
+        try:
+            while self._answers and self._conn.poll():
+                answer = self._conn.recv()
+                waiting = self._answers.popleft()
+                if not waiting.done():
+                    waiting.set_result(answer)
+        except (EOFError, OSError) as e:
+            self._loop.remove_reader(self._conn.fileno())
+            self._stop()
+            while self._answers:
+                waiting = self._answers.popleft()
+                if not waiting.done():
+                    waiting.set_exception(WriterStopped(STOPPED))
+            self._loop = None
+            self._lock.release()
+            log.warning("the SQLite writer process stopped with batches on their way: %s", e)
+            return
+        if not self._answers:
+            self._loop.remove_reader(self._conn.fileno())
+            self._loop = None
+            self._lock.release()
+
+    def _outcome(self, answer: tuple[bool, Any]) -> tuple[Sequence[int], int]:
+        ok, result = answer
         if not ok:
             raise result
         ids, reached, mark = result
@@ -85,8 +166,14 @@ class WriterProcess:
         return None if self._process is None else int(self._process.pid)
 
     def close(self) -> None:
-        with self._lock:
+        """Ends the process once the batches on their way are answered (or after 10 s: the loop that sent them
+        may be the one closing)."""
+        taken = self._lock.acquire(timeout=10)
+        try:
             self._stop()
+        finally:
+            if taken:
+                self._lock.release()
 
     def _start(self) -> None:
         self._stop()

@@ -17,14 +17,20 @@ the batch is written without it.
 
 A command handled on the event loop (services/deferred.py; decision 0041) cannot block there: it queues its
 events with `commit_soon` and awaits a future. Such tickets are led by the committer's own writer thread, or by a
-thread that is leading anyway, and each batch resolves its futures with one call into their loop.
+thread that is leading anyway, and each batch resolves its futures with one call into their loop. Where the
+append can itself be awaited (`append_soon`: SQLite's writer process), the loop leads them with no thread at
+all (decision 0042): what the loop queued meanwhile goes as the next batch, and up to IN_FLIGHT batches are on
+their way at once, so the writer has the next one as soon as it has answered.
+
+Whoever performs the writes, one procedure (`_steps`) decides what a batch takes: one write, or, after a
+conflict, one per command; and after a moved directory, the rest without the commands it concerns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +46,10 @@ AfterSave = Callable[[int], None]
 #: Given directory change marks, it first confirms under its lock that the mark is each of them, else raises
 #: DirectoryMoved having written nothing (decision 0033).
 Append = Callable[[Sequence[StoredEvent], Sequence[Any], frozenset[int]], tuple[Sequence[int], int]]
+#: `Append` for the event loop: awaited there, never blocking it (SQLite's writer process; decision 0042).
+AppendSoon = Callable[[Sequence[StoredEvent], Sequence[Any], frozenset[int]], Awaitable[tuple[Sequence[int], int]]]
+#: Batches led from an event loop that may be on their way to `append_soon` at once.
+IN_FLIGHT = 2
 
 
 @dataclass(eq=False)
@@ -78,8 +88,15 @@ class GroupCommit:
     #: Reads the directory's change mark, for confirming principals where `append` does not (SQLite, commands
     #: that are not projected); None: no principal can be confirmed, so none is taken as confirmed.
     directory_mark: Callable[[], int] | None = None
+    #: Where set, commands on an event loop whose events are to be projected are led by the loop itself, their
+    #: batches awaited there (decision 0042); others go through `append` as before.
+    append_soon: AppendSoon | None = None
 
     def __post_init__(self) -> None:
+        #: Tickets the loop leads (append_soon), the loop they are on, and its batches on their way.
+        self._soon: list[_Ticket] = []
+        self._soon_loop: asyncio.AbstractEventLoop | None = None
+        self._flights: set[asyncio.Future[None]] = set()
         self._leader = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Ticket] = []
@@ -111,8 +128,20 @@ class GroupCommit:
         """`commit` for a caller on an event loop, which must not block: queues the events and returns a future of
         the running loop, which the batch that writes them resolves with the last notification id, or with
         commit's errors."""
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
         ticket = _Ticket(stored, events, project and len(events) == len(stored), mark, future=future)
+        if self._soon_loop is not None and self._soon_loop.is_closed():  # left behind by a loop that has gone
+            self._soon, self._soon_loop = [], None
+            self._flights.clear()
+        if self.append_soon is not None and ticket.project and self._soon_loop in (None, loop):
+            if self._stopping:
+                raise RuntimeError("the event store's committer is closed")
+            self._soon.append(ticket)
+            if self._soon_loop is None:  # nothing on its way: go once what else this loop round queues is queued
+                self._soon_loop = loop
+                loop.call_soon(self._fly)
+            return future
         with self._queue_lock:
             if self._stopping:
                 raise RuntimeError("the event store's committer is closed")
@@ -122,6 +151,43 @@ class GroupCommit:
                 self._writer.start()
             self._wake.notify()
         return future
+
+    def _fly(self, landed: asyncio.Future[None] | None = None) -> None:
+        """On the loop: sends what is queued as the next batch, if fewer than IN_FLIGHT are on their way; called
+        when the first ticket is queued and whenever a batch lands."""
+        if landed is not None:
+            self._flights.discard(landed)
+        if self._soon and len(self._flights) < IN_FLIGHT:
+            batch, self._soon = self._soon, []
+            flight = asyncio.ensure_future(self._lead_soon(batch))
+            self._flights.add(flight)
+            flight.add_done_callback(self._fly)
+        if not self._flights:
+            self._soon_loop = None  # idle: the next ticket, from whichever loop, starts again
+
+    async def _lead_soon(self, batch: list[_Ticket]) -> None:
+        """`_lead` on the loop: the same steps, each write awaited."""
+        assert self.append_soon is not None
+        steps = self._steps(batch)
+        try:
+            todo = next(steps)
+            while True:
+                try:
+                    done = await self.append_soon(*_arguments(todo))
+                except (IntegrityError, DirectoryMoved) as e:
+                    todo = steps.throw(e)
+                else:
+                    todo = steps.send(done)
+        except StopIteration:
+            pass
+        except Exception as e:  # noqa: BLE001 - whatever failed, every command not yet written hears of it
+            _fail(batch, e)
+        except asyncio.CancelledError:  # the loop is stopping: nobody can be told the outcome
+            _fail(batch, RuntimeError("the event loop stopped while the commit was on its way"))
+            raise
+        finally:
+            self._landed(batch)
+            _resolve(batch)  # on the loop already
 
     def close(self) -> None:
         """Stops the writer thread once what is queued has been written."""
@@ -147,27 +213,40 @@ class GroupCommit:
                     self._lead(batch)
 
     def _lead(self, batch: list[_Ticket]) -> None:
+        steps = self._steps(batch)
         try:
             with self.write_lock:
-                self._insert(batch)
+                todo = next(steps)
+                while True:
+                    try:
+                        done = self._write(todo)
+                    except (IntegrityError, DirectoryMoved) as e:
+                        todo = steps.throw(e)
+                    else:
+                        todo = steps.send(done)
+        except StopIteration:
+            pass
         except Exception as e:  # noqa: BLE001 - whatever failed, every command not yet written hears of it
-            for t in batch:
-                if t.error is None and not t.last:
-                    t.error = e
+            _fail(batch, e)
         finally:
-            for t in batch:
-                t.done = True
-            self.stats.batches += 1
-            self.stats.commands += len(batch)
-            self.stats.largest = max(self.stats.largest, len(batch))
+            self._landed(batch)
             waiting = [t for t in batch if t.future is not None]
             if waiting:  # last: once told, a caller may read the figures above
                 _resolve_soon(waiting)
 
-    def _insert(self, batch: list[_Ticket]) -> None:
+    def _landed(self, batch: list[_Ticket]) -> None:
+        for t in batch:
+            t.done = True
+        self.stats.batches += 1
+        self.stats.commands += len(batch)
+        self.stats.largest = max(self.stats.largest, len(batch))
+
+    def _steps(self, batch: list[_Ticket]) -> _Steps:
+        """What writing `batch` takes, whoever performs the writes (`_lead` in a thread, `_lead_soon` on a loop):
+        yields the tickets to write next and is sent what the write returned, or has its error thrown in."""
         if len(batch) > 1:
             try:
-                self._write(batch)
+                yield from self._attempt(batch)
             except IntegrityError:
                 pass  # someone's events conflict: write each command alone to find whose
             else:
@@ -176,29 +255,32 @@ class GroupCommit:
             if t.error is not None:  # refused already (DirectoryMoved): not to be written
                 continue
             try:
-                self._write([t])
+                yield from self._attempt([t])
             except IntegrityError as e:
                 t.error = e
 
-    def _write(self, batch: list[_Ticket]) -> None:
-        marks = frozenset(t.mark for t in batch if t.mark is not None)
-        if self.append is None or not all(t.project for t in batch):
-            if marks:
-                batch = self._moved(batch, self.directory_mark() if self.directory_mark is not None else None)
-            if batch:
-                self._assign(batch, self.recorder.insert_events([s for t in batch for s in t.stored]))
-            return
+    def _attempt(self, batch: list[_Ticket]) -> _Steps:
         try:
-            ids, reached = self.append([s for t in batch for s in t.stored], [e for t in batch for e in t.events],
-                                       marks)
+            ids, reached = yield batch
         except DirectoryMoved as e:  # nothing was written: write the rest without the commands it concerns
             rest = self._moved(batch, e.mark)
             if rest:
-                self._write(rest)
+                yield from self._attempt(rest)
             return
         self._assign(batch, ids)
-        if self.projected is not None:
+        if reached is not None and self.projected is not None:
             self.projected(reached)
+
+    def _write(self, batch: list[_Ticket]) -> tuple[Sequence[int] | None, int | None]:
+        """One write, in this thread: the ids, and the position the read side reached if it was projected too."""
+        if self.append is not None and all(t.project for t in batch):
+            return self.append(*_arguments(batch))
+        marks = {t.mark for t in batch if t.mark is not None}
+        if marks:
+            mark = self.directory_mark() if self.directory_mark is not None else None
+            if marks != {mark}:
+                raise DirectoryMoved(mark)
+        return self.recorder.insert_events([s for t in batch for s in t.stored]), None
 
     def _moved(self, batch: list[_Ticket], mark: int | None) -> list[_Ticket]:
         """Fails the batch's commands whose principal was resolved at a change mark other than `mark` (all of them
@@ -221,6 +303,22 @@ class GroupCommit:
         for t in batch:
             i += len(t.stored)
             t.last = ids[i - 1]
+
+
+#: `_steps`: yields the tickets to write next; is sent their ids and the position reached (None: not projected).
+_Steps = Generator[list[_Ticket], tuple[Sequence[int] | None, int | None], None]
+
+
+def _arguments(batch: list[_Ticket]) -> tuple[list[StoredEvent], list[Any], frozenset[int]]:
+    """An append's arguments for a batch: its stored events, their domain events and the marks to confirm."""
+    return ([s for t in batch for s in t.stored], [e for t in batch for e in t.events],
+            frozenset(t.mark for t in batch if t.mark is not None))
+
+
+def _fail(batch: list[_Ticket], error: BaseException) -> None:
+    for t in batch:
+        if t.error is None and not t.last:
+            t.error = error
 
 
 def _resolve_soon(tickets: list[_Ticket]) -> None:

@@ -29,7 +29,10 @@ def test_foundation_bench_commands_only_prints_its_figures() -> None:
         cpu = http["cpu"]
         assert 0 < cpu["web_processes_kernel_ms_per_request"] < cpu["web_processes_ms_per_request"]
         split = cpu["web_event_loop_threads_ms_per_request"] + cpu["web_other_threads_ms_per_request"]
-        assert cpu["web_event_loop_threads_ms_per_request"] > 0 and cpu["web_other_threads_ms_per_request"] > 0
+        # The loop does nearly all of it: commands on the loop hand their batches to SQLite's writer process
+        # themselves (decision 0042), so other threads may round to nothing.
+        assert cpu["web_event_loop_threads_ms_per_request"] > 0 and cpu["web_other_threads_ms_per_request"] >= 0
+        assert cpu["sqlite_writer_ms_per_request"] > 0  # the writer process is metered on its own
         assert abs(split - cpu["web_processes_ms_per_request"]) <= 0.02  # the two parts make the whole
         assert 0 < cpu["web_processes_cores"] <= (os.cpu_count() or 1)
         assert cpu["postgres_ms_per_request"] is None and 0 <= cpu["machine_idle_share"] <= 1
