@@ -24,6 +24,7 @@ from services import readmodel as rm
 from services.authorisation import Principal
 from services.directory import system_actor
 from services.identity import principal_for_person
+from services.ids import new_id
 
 DEMO_TRUST = "Oakfield Learning Trust"
 
@@ -208,31 +209,31 @@ def seed_scale(c: Container, schools: int, progress: Callable[[int], None] | Non
             events += len(evs)
             batch = []
 
-    trust = Trust.register(uuid.uuid4(), f"Scale Trust {uuid.uuid4().hex[:6]}", actor, t0)
-    policy_id = uuid.uuid4()
+    trust = Trust.register(new_id(), f"Scale Trust {uuid.uuid4().hex[:6]}", actor, t0)
+    policy_id = new_id()
     trust.publish_policy(policy_id, "1.0", "Scale policy", actor, t0)
     policy = trust.policy_versions[-1]
-    admin = Person.register(uuid.uuid4(), trust.id, "Scale Admin", f"admin-{trust.id.hex[:8]}@scale.example",
+    admin = Person.register(new_id(), trust.id, "Scale Admin", f"admin-{trust.id.hex[:8]}@scale.example",
                             actor, t0, None)
     admin.assign_role(Role.TRUST_ADMIN, None, actor, t0)
     batch += [trust, admin]
     for s in range(schools):
         at = t0 + timedelta(minutes=s)
-        school = School.add(uuid.uuid4(), trust.id, f"School {s:04d}", f"{900000 + s}", "england", actor, at)
+        school = School.add(new_id(), trust.id, f"School {s:04d}", f"{900000 + s}", "england", actor, at)
         batch.append(school)
         members: list[Person] = []
         for i in range(people_per_school):
             role = Role.SLT if i < 2 else Role.MODERATOR if i < 4 else Role.STAFF
-            p = Person.register(uuid.uuid4(), trust.id, f"Person {s}-{i}", f"p{s}-{i}-{trust.id.hex[:6]}@scale.example",
+            p = Person.register(new_id(), trust.id, f"Person {s}-{i}", f"p{s}-{i}-{trust.id.hex[:6]}@scale.example",
                                 actor, at, school.id)
             p.assign_role(role, school.id, actor, at)
             if rnd.random() < 0.8:
                 done = (now - timedelta(days=rnd.randint(1, 500))).date()
-                p.record_training(uuid.uuid4(), "Social media training", done, None, 12, now.date(), actor, at,
+                p.record_training(new_id(), "Social media training", done, None, 12, now.date(), actor, at,
                                   school.id)
                 p.acknowledge_policy(policy_id, {policy_id}, actor, at, school.id)
             if rnd.random() < 0.3:
-                p.declare_personal_account(uuid.uuid4(), "instagram", f"@p{s}_{i}", True, rnd.random() < 0.7,
+                p.declare_personal_account(new_id(), "instagram", f"@p{s}_{i}", True, rnd.random() < 0.7,
                                            actor, at, school.id)
             members.append(p)
         batch += members
@@ -245,7 +246,7 @@ def seed_scale(c: Container, schools: int, progress: Callable[[int], None] | Non
             sub_at = now - timedelta(hours=rnd.randint(1, 24 * 300))
             as_applicant = Actor(ActorKind.PERSON, applicant.id, applicant.display_name, "staff", "seed")
             as_slt = Actor(ActorKind.PERSON, slt.id, slt.display_name, "slt", "seed")
-            app = AccountApplication.submit(uuid.uuid4(), trust.id, school.id, applicant.id, case,
+            app = AccountApplication.submit(new_id(), trust.id, school.id, applicant.id, case,
                                             {applicant.id: applicant, runner.id: runner}, as_applicant, sub_at)
             roll = rnd.random()
             if roll < 0.6 and len(eligible) >= 2 and applicant in eligible and runner in eligible:

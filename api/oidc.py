@@ -23,7 +23,6 @@ import logging
 import math
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from infra.sessions import IdentityLinks, PendingLogins, Session, SessionStore
 from services import readmodel as rm
 from services.eventstore import ConcurrencyConflict
 from services.identity import principal_for_person
+from services.ids import new_id
 from services.ports import today_in_london
 from services.queries import ReadModelLookups
 
@@ -772,7 +772,7 @@ def _provision(c: Any, trust: TrustOidc, claims: dict[str, Any], email: str,
                desired: set[tuple[UUID | None, Role]], actor: Actor, now: datetime) -> UUID:
     first_school = next((s for s, _ in sorted(desired, key=lambda p: (p[0] is None, str(p[0]))) if s), None)
     try:
-        person = Person.register(uuid.uuid4(), trust.trust_id, display_name(claims, email), email, actor, now,
+        person = Person.register(new_id(), trust.trust_id, display_name(claims, email), email, actor, now,
                                  first_school)
     except InvalidInput:
         raise NoAccess("claims unusable for a new person (name/email)", _NOT_KNOWN) from None

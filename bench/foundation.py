@@ -34,6 +34,7 @@ from domain.trust import Trust
 from infra.settings import Settings
 from services.directory import system_actor
 from services.identity import principal_for_person
+from services.ids import new_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,7 +130,7 @@ def raw_append_rate(c: Container, n: int) -> dict[str, Any]:
     now = c.clock.now()
     t0 = time.perf_counter()
     for i in range(n):
-        trust = Trust.register(uuid.uuid4(), f"Raw append {i}", actor, now)
+        trust = Trust.register(new_id(), f"Raw append {i}", actor, now)  # ids as the product makes them
         c.applications.save(*trust.collect_events())
     elapsed = time.perf_counter() - t0
     c.projector.catch_up()  # untimed: later phases should not pay for these events

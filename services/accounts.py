@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Protocol
 from uuid import UUID
@@ -20,6 +19,7 @@ from domain.trust import PolicyVersion, Trust
 from domain.values import Role
 from services.authorisation import RUNNER_ACTIONS, Action, Principal, can, can_about_person, can_end_roles
 from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.ids import new_id
 from services.ports import Clock, Vault, today_in_london
 
 
@@ -81,7 +81,7 @@ class Accounts(ContextApplication):
         if application is None or application.school_id != school_id or application.case is None:
             raise InvalidInput.one("application_id", "is not an application of this school")
         runners = self._people(list(application.case.runner_ids), principal.trust_id)
-        account = SchoolAccount.create(uuid.uuid4(), application, lead_id, url, runners,
+        account = SchoolAccount.create(new_id(), application, lead_id, url, runners,
                                        self._policy(principal.trust_id), self._today(),
                                        principal.actor(Action.ACCOUNT_CREATE, school_id), self.clock.now())
         self.commit(account)
@@ -191,7 +191,7 @@ class Accounts(ContextApplication):
             if account is None or account.school_id is None or account.trust_id is None:
                 continue
             if self.lookups.open_handover(account.id, person.id) is None:
-                handover = Handover.open(uuid.uuid4(), account.trust_id, account.school_id, account.id, person.id,
+                handover = Handover.open(new_id(), account.trust_id, account.school_id, account.id, person.id,
                                          account.lead_id == person.id, leaving_date, actor, now)
                 changed.append(handover)
                 opened.append(handover.id)

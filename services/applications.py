@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -14,6 +13,7 @@ from domain.person import Person
 from domain.trust import Trust
 from services.authorisation import Action, Principal, can
 from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.ids import new_id
 from services.ports import Clock, today_in_london
 
 
@@ -67,7 +67,7 @@ class Applications(ContextApplication):
             raise NotFound("school")
         if principal.kind is not ActorKind.PERSON or not can(principal, Action.APPLICATION_SUBMIT, school_id):
             raise Forbidden("only staff of this school can apply for an account")
-        app = AccountApplication.submit(uuid.uuid4(), principal.trust_id, school_id, principal.id, case,
+        app = AccountApplication.submit(new_id(), principal.trust_id, school_id, principal.id, case,
                                         self._submit_runners(principal, case.runner_ids),
                                         principal.actor(Action.APPLICATION_SUBMIT, school_id), self.clock.now())
         event = app.pending[0]

@@ -3,7 +3,6 @@ acknowledgements and personal-account declarations."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +19,7 @@ from domain.trust import Trust, TrustSettings
 from domain.values import SCHOOL_ROLES, Role, clean_text
 from services.authorisation import Action, Principal, can, can_about_person, can_grant
 from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.ids import new_id
 from services.ports import Clock, today_in_london
 
 
@@ -71,10 +71,10 @@ class Directory(ContextApplication):
     def register_trust(self, name: str, admin_name: str, admin_email: str, actor: Actor) -> tuple[UUID, UUID]:
         """Bootstraps a trust and its first trust administrator (CLI and demo; no principal exists yet)."""
         now = self.clock.now()
-        trust = Trust.register(uuid.uuid4(), name, actor, now)
+        trust = Trust.register(new_id(), name, actor, now)
         if self.trust_defaults != TrustSettings():
             trust.change_settings(self.trust_defaults, actor, now)
-        admin = Person.register(uuid.uuid4(), trust.id, admin_name, admin_email, actor, now, None)
+        admin = Person.register(new_id(), trust.id, admin_name, admin_email, actor, now, None)
         admin.assign_role(Role.TRUST_ADMIN, None, actor, now)
         self.commit(trust, admin)
         return trust.id, admin.id
@@ -94,7 +94,7 @@ class Directory(ContextApplication):
 
     def publish_policy(self, principal: Principal, label: str, summary: str) -> UUID:
         trust = self._trust_for(principal, Action.POLICY_PUBLISH)
-        version_id = uuid.uuid4()
+        version_id = new_id()
         trust.publish_policy(version_id, label, summary, principal.actor(Action.POLICY_PUBLISH, None),
                              self.clock.now())
         self.commit(trust)
@@ -104,7 +104,7 @@ class Directory(ContextApplication):
     def add_school(self, principal: Principal, name: str, urn: str, nation: str) -> UUID:
         if not can(principal, Action.SCHOOL_ADD, None):
             raise Forbidden("only the trust's central team can add schools")
-        school = School.add(uuid.uuid4(), principal.trust_id, name, urn, nation,
+        school = School.add(new_id(), principal.trust_id, name, urn, nation,
                             principal.actor(Action.SCHOOL_ADD, None), self.clock.now())
         if self.lookups.school_id_by_urn(principal.trust_id, school.urn) is not None:
             raise AlreadyExists("urn", f"a school with URN {school.urn} already exists in this trust")
@@ -129,7 +129,7 @@ class Directory(ContextApplication):
                             "the school's leadership or the trust team appoints to it")
         actor = principal.actor(Action.STAFF_ADD, school_id)
         now = self.clock.now()
-        candidate = Person.register(uuid.uuid4(), principal.trust_id, display_name, email, actor, now, school_id)
+        candidate = Person.register(new_id(), principal.trust_id, display_name, email, actor, now, school_id)
         existing_id = self.lookups.person_id_by_email(principal.trust_id, candidate.email)
         person = self.load(Person, existing_id) if existing_id else None
         created = person is None
@@ -174,7 +174,7 @@ class Directory(ContextApplication):
         person, school_id = self._person_for(principal, person_id, Action.TRAINING_RECORD)
         trust = self.load(Trust, principal.trust_id)
         assert trust is not None
-        training_id = uuid.uuid4()
+        training_id = new_id()
         person.record_training(training_id, course, completed_on, expires_on, trust.settings.training_validity_months,
                                today_in_london(self.clock), principal.actor(Action.TRAINING_RECORD, school_id),
                                self.clock.now(), school_id)
@@ -198,7 +198,7 @@ class Directory(ContextApplication):
     def declare_personal_account(self, principal: Principal, person_id: UUID, platform: str, handle: str,
                                  names_school: bool, disclaimer_present: bool) -> UUID:
         person, school_id = self._person_for(principal, person_id, Action.PERSONAL_ACCOUNT_DECLARE)
-        declaration_id = uuid.uuid4()
+        declaration_id = new_id()
         person.declare_personal_account(declaration_id, platform, handle, names_school, disclaimer_present,
                                         principal.actor(Action.PERSONAL_ACCOUNT_DECLARE, school_id),
                                         self.clock.now(), school_id)

@@ -28,6 +28,7 @@ from domain.trust import Trust
 from services import inbox_queries as q
 from services.authorisation import Action, Principal, can
 from services.eventstore import AfterSave, ConcurrencyConflict, ContextApplication, Forbidden, NotFound
+from services.ids import new_id
 from services.ports import Clock, FeedFetcher, Mailer
 
 log = logging.getLogger("socialgov.inbox")
@@ -94,7 +95,7 @@ class Inbox(ContextApplication):
         now = self.clock.now()
         due = due_at(received_at, school.nation, self._policy(principal.trust_id)) if received_at.tzinfo else now
         key = f"{account_id}|{external_ref}" if external_ref else None
-        iid = uuid.uuid5(uuid.NAMESPACE_URL, f"socialgov:interaction:{key}") if key else uuid.uuid4()
+        iid = uuid.uuid5(uuid.NAMESPACE_URL, f"socialgov:interaction:{key}") if key else new_id()
         actor = principal.actor(Action.INTERACTION_RECEIVE, school_id)
         interaction = Interaction.receive(iid, principal.trust_id, school_id, account_id, kind, received_at, due,
                                           author_handle, excerpt, link, external_ref, now, actor)
@@ -133,7 +134,7 @@ class Inbox(ContextApplication):
         assert i.school_id is not None and i.trust_id is not None
         now = self.clock.now()
         actor = principal.actor(Action.INTERACTION_HANDLE, i.school_id)
-        incident = Incident.report(uuid.uuid4(), i.trust_id, i.school_id, principal.id, Report(
+        incident = Incident.report(new_id(), i.trust_id, i.school_id, principal.id, Report(
             title, category, f"Escalated from a {i.kind} on a school account: {i.excerpt}", now, [],
             i.account_id, None, i.id), actor, now)
         i.escalate(incident.id, reason, actor, now)
@@ -148,7 +149,7 @@ class Inbox(ContextApplication):
             raise Forbidden("you cannot manage this school's feeds")
         school = self.load(School, school_id)
         assert school is not None
-        feed_id = uuid.uuid4()
+        feed_id = new_id()
         school.register_feed(feed_id, url, title, principal.actor(Action.FEED_MANAGE, school_id), self.clock.now())
         self.commit(school)
         return feed_id
@@ -189,7 +190,7 @@ class Inbox(ContextApplication):
         actor = principal.actor(Action.MENTION_TRIAGE, mention.school_id)
         incident = None
         if decision == "escalate":
-            incident = Incident.report(uuid.uuid4(), principal.trust_id, mention.school_id, principal.id, Report(
+            incident = Incident.report(new_id(), principal.trust_id, mention.school_id, principal.id, Report(
                 f"Public mention: {mention.title}"[:200], category or "other",
                 f"Escalated from a public mention. {note or ''}".strip(), now, []), actor, now)
         mention.triage(decision, incident.id if incident else None, note, actor, now)

@@ -4,7 +4,6 @@ take-down requests, resolution, and the evidence bundle."""
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -18,6 +17,7 @@ from domain.person import Person
 from domain.values import Role
 from services.authorisation import Action, Principal, can, can_see_incident
 from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.ids import new_id
 from services.ports import Clock, EvidenceStore, today_in_london
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
@@ -74,7 +74,7 @@ class Incidents(ContextApplication):
         if not can(principal, Action.INCIDENT_REPORT, school_id):
             raise Forbidden("you cannot report incidents at this school")
         self._slt_of(principal, school_id, report.named_slt_ids, "named_slt_ids")
-        incident = Incident.report(uuid.uuid4(), principal.trust_id, school_id, principal.id, report,
+        incident = Incident.report(new_id(), principal.trust_id, school_id, principal.id, report,
                                    principal.actor(Action.INCIDENT_REPORT, school_id), self.clock.now())
         self.commit(incident)
         return incident.id
@@ -138,7 +138,7 @@ class Incidents(ContextApplication):
             raise InvalidInput(errors)
         self.visible(principal, incident_id)  # 404 before storing anything
         digest = hashlib.sha256(data).hexdigest()
-        evidence_id = uuid.uuid4()
+        evidence_id = new_id()
 
         def change(i: Incident, actor: Any, at: datetime) -> None:
             stored = self.files.put(data)

@@ -4,7 +4,6 @@ revocation (immediate: every request re-checks the client)."""
 from __future__ import annotations
 
 import secrets
-import uuid
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from domain.integration import IntegrationClient, Scope
 from services import readmodel as rm
 from services.authorisation import Action, Principal, can
 from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.ids import new_id
 from services.ports import ClientSecrets, Clock, SecretHasher
 
 
@@ -36,7 +36,7 @@ class Integrations(ContextApplication):
         """Returns the client id and its secret — the only time the secret is ever shown."""
         if not can(principal, Action.CLIENT_MANAGE, None):
             raise Forbidden("only the trust's central team registers integration clients")
-        client = IntegrationClient.register(uuid.uuid4(), principal.trust_id, name, scopes,
+        client = IntegrationClient.register(new_id(), principal.trust_id, name, scopes,
                                             principal.actor(Action.CLIENT_MANAGE, None), self.clock.now())
         secret = secrets.token_urlsafe(32)
         self.store.put(client.id, self.hasher.hash(secret))
