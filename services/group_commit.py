@@ -93,10 +93,12 @@ class GroupCommit:
     append_soon: AppendSoon | None = None
 
     def __post_init__(self) -> None:
-        #: Tickets the loop leads (append_soon), the loop they are on, and its batches on their way.
+        #: Tickets the loop leads (append_soon), the loop they are on, its batches on their way, and whether a
+        #: call to send the next one is due.
         self._soon: list[_Ticket] = []
         self._soon_loop: asyncio.AbstractEventLoop | None = None
         self._flights: set[asyncio.Future[None]] = set()
+        self._scheduled = False
         self._leader = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Ticket] = []
@@ -132,14 +134,14 @@ class GroupCommit:
         future: asyncio.Future[int] = loop.create_future()
         ticket = _Ticket(stored, events, project and len(events) == len(stored), mark, future=future)
         if self._soon_loop is not None and self._soon_loop.is_closed():  # left behind by a loop that has gone
-            self._soon, self._soon_loop = [], None
+            self._soon, self._soon_loop, self._scheduled = [], None, False
             self._flights.clear()
         if self.append_soon is not None and ticket.project and self._soon_loop in (None, loop):
             if self._stopping:
                 raise RuntimeError("the event store's committer is closed")
             self._soon.append(ticket)
-            if self._soon_loop is None:  # nothing on its way: go once what else this loop round queues is queued
-                self._soon_loop = loop
+            if not self._scheduled and len(self._flights) < IN_FLIGHT:  # a flight can leave: once this loop
+                self._soon_loop, self._scheduled = loop, True  # round has queued what it will, it takes it all
                 loop.call_soon(self._fly)
             return future
         with self._queue_lock:
@@ -155,14 +157,16 @@ class GroupCommit:
     def _fly(self, landed: asyncio.Future[None] | None = None) -> None:
         """On the loop: sends what is queued as the next batch, if fewer than IN_FLIGHT are on their way; called
         when the first ticket is queued and whenever a batch lands."""
-        if landed is not None:
+        if landed is None:
+            self._scheduled = False
+        else:
             self._flights.discard(landed)
         if self._soon and len(self._flights) < IN_FLIGHT:
             batch, self._soon = self._soon, []
             flight = asyncio.ensure_future(self._lead_soon(batch))
             self._flights.add(flight)
             flight.add_done_callback(self._fly)
-        if not self._flights:
+        if not self._flights and not self._scheduled:
             self._soon_loop = None  # idle: the next ticket, from whichever loop, starts again
 
     async def _lead_soon(self, batch: list[_Ticket]) -> None:

@@ -102,6 +102,43 @@ def test_commands_from_the_loop_and_from_threads_share_the_writer_and_all_land_o
     assert verify_chain(w.c.engine, w.c.recorder).ok
 
 
+def test_two_batches_are_on_their_way_at_once_and_the_rest_wait_for_one_to_land(w: World) -> None:
+    """While the writer is stopped, the loop sends two batches and queues the rest; once it resumes, the queued
+    commands go together as the next batch, and every command is written once."""
+    from services.group_commit import IN_FLIGHT
+
+    writer, committer = w.c.writer, w.c.committer
+    assert writer is not None and IN_FLIGHT == 2
+    assert _submit(w).status_code == 201
+    pid, before, batches = writer.pid, w.event_count(), committer.stats.batches
+    assert pid is not None
+    answers: list[Any] = []
+    threads = [threading.Thread(target=lambda: answers.append(_submit(w))) for _ in range(6)]
+
+    def until(sent: int, queued: int) -> None:
+        deadline = time.monotonic() + 20
+        while (len(writer._answers), len(committer._soon)) != (sent, queued):
+            assert time.monotonic() < deadline, (len(writer._answers), len(committer._soon))
+            time.sleep(0.01)
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        threads[0].start()
+        until(1, 0)  # the first batch is sent at once...
+        threads[1].start()
+        until(2, 0)  # ...and so is a second, with the first unanswered...
+        for t in threads[2:]:
+            t.start()
+        until(2, 4)  # ...but not a third: the rest wait
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(r.status_code for r in answers) == [201] * 6
+    assert committer.stats.batches == batches + IN_FLIGHT + 1  # the four queued went as one batch
+    assert w.event_count() == before + 6 and writer.pid == pid
+
+
 def test_a_conflict_among_the_loops_batch_fails_only_its_own_command(w: World) -> None:
     writer = w.c.writer
     assert writer is not None
