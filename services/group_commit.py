@@ -177,11 +177,10 @@ class GroupCommit:
             todo = next(steps)
             while True:
                 try:
-                    done = await self.append_soon(*_arguments(todo))
+                    outcome: _Outcome = await self.append_soon(*_arguments(todo))
                 except (IntegrityError, DirectoryMoved) as e:
-                    todo = steps.throw(e)
-                else:
-                    todo = steps.send(done)
+                    outcome = e
+                todo = steps.send(outcome)
         except StopIteration:
             pass
         except Exception as e:  # noqa: BLE001 - whatever failed, every command not yet written hears of it
@@ -222,12 +221,7 @@ class GroupCommit:
             with self.write_lock:
                 todo = next(steps)
                 while True:
-                    try:
-                        done = self._write(todo)
-                    except (IntegrityError, DirectoryMoved) as e:
-                        todo = steps.throw(e)
-                    else:
-                        todo = steps.send(done)
+                    todo = steps.send(self._write(todo))
         except StopIteration:
             pass
         except Exception as e:  # noqa: BLE001 - whatever failed, every command not yet written hears of it
@@ -247,7 +241,8 @@ class GroupCommit:
 
     def _steps(self, batch: list[_Ticket]) -> _Steps:
         """What writing `batch` takes, whoever performs the writes (`_lead` in a thread, `_lead_soon` on a loop):
-        yields the tickets to write next and is sent what the write returned, or has its error thrown in."""
+        yields the tickets to write next and is sent the write's outcome: what it returned, or its conflict or
+        moved-directory error."""
         if len(batch) > 1:
             try:
                 yield from self._attempt(batch)
@@ -264,27 +259,33 @@ class GroupCommit:
                 t.error = e
 
     def _attempt(self, batch: list[_Ticket]) -> _Steps:
-        try:
-            ids, reached = yield batch
-        except DirectoryMoved as e:  # nothing was written: write the rest without the commands it concerns
-            rest = self._moved(batch, e.mark)
+        outcome = yield batch
+        if isinstance(outcome, DirectoryMoved):  # nothing was written: write the rest without those it concerns
+            rest = self._moved(batch, outcome.mark)
             if rest:
                 yield from self._attempt(rest)
             return
+        if isinstance(outcome, IntegrityError):
+            raise outcome
+        ids, reached = outcome
         self._assign(batch, ids)
         if reached is not None and self.projected is not None:
             self.projected(reached)
 
-    def _write(self, batch: list[_Ticket]) -> tuple[Sequence[int] | None, int | None]:
-        """One write, in this thread: the ids, and the position the read side reached if it was projected too."""
-        if self.append is not None and all(t.project for t in batch):
-            return self.append(*_arguments(batch))
-        marks = {t.mark for t in batch if t.mark is not None}
-        if marks:
-            mark = self.directory_mark() if self.directory_mark is not None else None
-            if marks != {mark}:
-                raise DirectoryMoved(mark)
-        return self.recorder.insert_events([s for t in batch for s in t.stored]), None
+    def _write(self, batch: list[_Ticket]) -> _Outcome:
+        """One write, in this thread: the ids, and the position the read side reached if it was projected too;
+        or the conflict or moved directory that refused it."""
+        try:
+            if self.append is not None and all(t.project for t in batch):
+                return self.append(*_arguments(batch))
+            marks = {t.mark for t in batch if t.mark is not None}
+            if marks:
+                mark = self.directory_mark() if self.directory_mark is not None else None
+                if marks != {mark}:
+                    return DirectoryMoved(mark)
+            return self.recorder.insert_events([s for t in batch for s in t.stored]), None
+        except (IntegrityError, DirectoryMoved) as e:
+            return e
 
     def _moved(self, batch: list[_Ticket], mark: int | None) -> list[_Ticket]:
         """Fails the batch's commands whose principal was resolved at a change mark other than `mark` (all of them
@@ -309,8 +310,11 @@ class GroupCommit:
             t.last = ids[i - 1]
 
 
-#: `_steps`: yields the tickets to write next; is sent their ids and the position reached (None: not projected).
-_Steps = Generator[list[_Ticket], tuple[Sequence[int] | None, int | None], None]
+#: A write's outcome: the events' ids and the position the read side reached (None: not projected), or the
+#: error that refused the whole write.
+_Outcome = tuple[Sequence[int] | None, int | None] | IntegrityError | DirectoryMoved
+#: `_steps`: yields the tickets to write next and is sent each write's outcome.
+_Steps = Generator[list[_Ticket], _Outcome, None]
 
 
 def _arguments(batch: list[_Ticket]) -> tuple[list[StoredEvent], list[Any], frozenset[int]]:
