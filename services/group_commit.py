@@ -50,6 +50,9 @@ Append = Callable[[Sequence[StoredEvent], Sequence[Any], frozenset[int]], tuple[
 AppendSoon = Callable[[Sequence[StoredEvent], Sequence[Any], frozenset[int]], Awaitable[tuple[Sequence[int], int]]]
 #: Batches led from an event loop that may be on their way to `append_soon` at once.
 IN_FLIGHT = 2
+#: Commands in one such batch at most: the loop sends it without waiting, so two of them must fit in what the
+#: writer's socket buffers (about 200 KiB; a submit pickles to about 2 KiB) even when the writer is not reading.
+SOON_BATCH = 48
 
 
 @dataclass(eq=False)
@@ -155,14 +158,14 @@ class GroupCommit:
         return future
 
     def _fly(self, landed: asyncio.Future[None] | None = None) -> None:
-        """On the loop: sends what is queued as the next batch, if fewer than IN_FLIGHT are on their way; called
-        when the first ticket is queued and whenever a batch lands."""
+        """On the loop: sends what is queued as the next batches (SOON_BATCH commands each at most) while fewer
+        than IN_FLIGHT are on their way; called when a ticket is queued with a flight free, and when one lands."""
         if landed is None:
             self._scheduled = False
         else:
             self._flights.discard(landed)
-        if self._soon and len(self._flights) < IN_FLIGHT:
-            batch, self._soon = self._soon, []
+        while self._soon and len(self._flights) < IN_FLIGHT:
+            batch, self._soon = self._soon[:SOON_BATCH], self._soon[SOON_BATCH:]
             flight = asyncio.ensure_future(self._lead_soon(batch))
             self._flights.add(flight)
             flight.add_done_callback(self._fly)

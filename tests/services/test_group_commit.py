@@ -307,3 +307,39 @@ def test_a_command_behind_a_long_backlog_commits_and_leaves_it_to_rounds(world: 
     assert w.c.projections.stats["append_backlog"] == backlog_before + 1
     assert w.c.projector.position() == w.c.chain.position() == w.c.recorder.max_notification_id()
     assert verify_chain(w.c.engine, w.c.recorder).ok
+
+
+def test_the_loop_keeps_two_bounded_batches_on_their_way_and_the_rest_waits() -> None:
+    """GroupCommit's flights on an event loop (decision 0042), against an append that answers only when the test
+    says: two batches leave at once, none larger than SOON_BATCH; what is left goes when one lands; each command
+    gets its own last id."""
+    import asyncio
+
+    from services.group_commit import IN_FLIGHT, SOON_BATCH, GroupCommit
+
+    sent: list[int] = []
+    next_id = [0]
+
+    async def append_soon(stored: Any, events: Any, marks: frozenset[int]) -> tuple[list[int], int]:
+        sent.append(len(stored))
+        await answer.wait()
+        ids = list(range(next_id[0] + 1, next_id[0] + len(stored) + 1))
+        next_id[0] += len(stored)
+        return ids, next_id[0]
+
+    committer = GroupCommit(None, append_soon=append_soon)  # type: ignore[arg-type]  # the append is all it uses
+    total = 2 * SOON_BATCH + 10
+
+    async def run() -> list[int]:
+        futures = [committer.commit_soon([object()], [object()], True) for _ in range(total)]  # type: ignore[list-item]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert sent == [SOON_BATCH] * IN_FLIGHT  # two full batches on their way; ten wait
+        answer.set()
+        return list(await asyncio.gather(*futures))
+
+    answer = asyncio.Event()
+    lasts = asyncio.run(run())
+    assert sent == [SOON_BATCH, SOON_BATCH, 10]
+    assert sorted(lasts) == list(range(1, total + 1))  # one id each, none shared
+    assert committer.stats.batches == 3 and committer.stats.largest == SOON_BATCH
