@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from litestar import Litestar
@@ -16,7 +13,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from strawberry.litestar import make_graphql_controller
 
-from api.auth import provide_principal
+from api.auth import verified_principal
 from api.container import Container
 from api.graphql_schema import graphql_context, schema
 from api.middleware import idempotency_middleware, request_id_middleware
@@ -38,16 +35,6 @@ from infra.settings import Settings
 HERE = Path(__file__).resolve().parent
 
 
-def handler_threads(n: int) -> Callable[[], None]:
-    """An on_startup hook: the running loop's default executor, where litestar runs the synchronous handlers,
-    gets `n` threads (SOCIALGOV_WEB_THREADS, decision 0039) rather than Python's CPUs + 4."""
-
-    def use_threads() -> None:
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(n, thread_name_prefix="socialgov-web"))
-
-    return use_threads
-
-
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
     settings = settings or (container.settings if container else Settings.from_env())
     logs.configure(settings.log_format, settings.log_level)
@@ -61,7 +48,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                         MentionsController, IntegrationsController, token, GraphQL, *SCIM_HANDLERS,
                         home, dev_login_page, dev_login, logout, *OIDC_HANDLERS,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
-        dependencies={"principal": Provide(provide_principal)},
+        dependencies={"principal": Provide(verified_principal, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
@@ -72,9 +59,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer",
                                                                              bearer_format="JWT")}),
             security=[{"bearer": []}]),
-        on_startup=[handler_threads(settings.web_threads),
-                    *([c.writer.start] if c.writer is not None else []),  # decision 0041
-                    oidc_startup],  # a broken SOCIALGOV_OIDC_CONFIG stops start-up
+        on_startup=[oidc_startup],  # a broken SOCIALGOV_OIDC_CONFIG stops start-up
         on_shutdown=[c.close] if owned else [],  # a container passed in is closed by its owner
         request_max_body_size=25 * 1024 * 1024,  # evidence files up to 20 MB; a 10,000-pupil MIS upload
         debug=False,

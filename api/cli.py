@@ -40,17 +40,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def serve(app: object, settings: Settings, host: str, port: int) -> None:
-    """Serves on uvicorn: this process's app, or with several web processes (settings.workers > 1) one app per
-    process, each built from the same environment (api.app:create_app). Group commit works within a process;
-    across processes the database's locks serialise writers and projections (docs/decisions/0021)."""
+    """Serves on uvicorn: this process's app, or with several web processes (settings.workers > 1) uvicorn's own
+    workers, each building its app from the same environment (api.app:create_app). The database's locks order
+    their writes."""
     import uvicorn
 
     if settings.workers <= 1:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, workers=1)  # type: ignore[arg-type]
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)  # type: ignore[arg-type]
     else:
-        from api.processes import serve_processes
-
-        raise SystemExit(serve_processes(settings.workers, host, port))
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_config=None, access_log=False,
+                    workers=settings.workers)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -65,14 +64,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with tqdm(total=args.scale, unit="school", desc="seeding") as bar:
             result = seed_scale(c, args.scale, progress=bar.update)
         with tqdm(total=result["events"], unit="event", desc="projecting") as bar:
-            last = [c.projector.position()]
+            last = [c.projections.position()]
 
             def tick(pos: int, total: int) -> None:
                 bar.total = total
                 bar.update(pos - last[0])
                 last[0] = pos
 
-            c.projector.catch_up(progress=tick)
+            c.projections.catch_up(progress=tick)
         print(f"seeded {result['schools']} schools, {result['events']} events")
     elif demo_exists(c):
         print("demo trust already present")
@@ -105,10 +104,10 @@ def cmd_projections(args: argparse.Namespace) -> int:
             bar.refresh()
 
         if args.action == "rebuild":
-            c.projector.rebuild(progress=tick)
+            c.projections.rebuild(progress=tick)
         else:
-            c.projector.catch_up(progress=tick)
-    print(f"projection '{c.projector.name}' at position {c.projector.position()} of {total}")
+            c.projections.catch_up(progress=tick)
+    print(f"projections at position {c.projections.position()} of {total}")
     c.close()
     return 0
 

@@ -778,7 +778,7 @@ def _provision(c: Any, trust: TrustOidc, claims: dict[str, Any], email: str,
         raise NoAccess("claims unusable for a new person (name/email)", _NOT_KNOWN) from None
     for school_id, role in sorted(desired, key=lambda p: (str(p[0]), p[1].value)):
         person.assign_role(role, school_id, actor, now)
-    c.directory.commit(person)
+    c.directory.commit(person, by=None)  # the identity provider acts, not a caller
     log.info("provisioned person=%s in trust=%s from single sign-on", person.id, trust.trust_id)
     return UUID(str(person.id))
 
@@ -793,4 +793,4 @@ def _sync_roles(c: Any, person_id: UUID, desired: set[tuple[UUID | None, Role]],
         person.assign_role(role, school_id, actor, now)
     for school_id, role in sorted((managed & held) - desired, key=lambda p: (str(p[0]), p[1].value)):
         person.revoke_role(role, school_id, actor, now, "no longer given by the organisation's sign-in claims")
-    c.directory.commit(person)
+    c.directory.commit(person, by=None)

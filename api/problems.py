@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, RuleRefused
 from infra.vault import VaultIntegrityError, VaultKeyError
+from services.event_log import CallerChanged
 from services.eventstore import ConcurrencyConflict, Forbidden, NotFound
 
 log = logging.getLogger("socialgov.api")
@@ -87,6 +88,8 @@ def domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         return problem(409, "invalid-state", "Not allowed in the current state", detail=str(exc))
     if isinstance(exc, ConcurrencyConflict):
         return problem(409, "conflict", "Changed by someone else", detail=str(exc))
+    if isinstance(exc, CallerChanged):
+        return problem(409, "caller-changed", "Your roles changed", detail=str(exc))
     if isinstance(exc, NotFound):
         return problem(404, "not-found", "Not found", detail=f"{exc.what} not found")
     if isinstance(exc, Forbidden):
@@ -137,6 +140,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     AlreadyExists: domain_handler,
     InvalidTransition: domain_handler,
     ConcurrencyConflict: domain_handler,
+    CallerChanged: domain_handler,
     NotFound: domain_handler,
     Forbidden: domain_handler,
     HTTPException: http_handler,

@@ -1,9 +1,11 @@
-"""The database: SQLAlchemy engine for the read model, and the eventsourcing recorder for events.
+"""The database: SQLAlchemy engine for the read model, the eventsourcing recorder that reads events, and the
+event table that commands' events are inserted into, in the transaction that also updates the read model.
 One URL serves both: an SQLite file (embedded default) or a PostgreSQL database."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -22,20 +24,29 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
-from services.projections import driver
+from infra.group_commit import GroupCommit
 
 EVENTS_TABLE = "socialgov_events"
 SQLITE_TIMEOUT_S = 30
+#: PostgreSQL: a command's events in one statement, whatever their number.
+INSERT_POSTGRES = text(
+    f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state) "  # noqa: S608 - our table
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:versions AS bigint[]), CAST(:topics AS text[]), "
+    "CAST(:states AS bytea[])) RETURNING notification_id")
+#: Seconds a PostgreSQL append waits for the event table's lock before it gives up (nothing written: 503).
+LOCK_TIMEOUT_S = 10
+#: PostgreSQL, at the start of a commands' transaction: its id (the first statement's answer) and the event
+#: table's lock, in one round trip.
+LOCK_EVENTS = text(f"SELECT txid_current(); SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'; "
+                   f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE")
 
 
-def make_engine(url: str, pool_size: int = 10, durable_commits: bool = True) -> Engine:
+def make_engine(url: str, pool_size: int = 10) -> Engine:
     """The SQLAlchemy engine. No pre-ping (it costs a round trip per checkout): a connection found dead raises,
-    SQLAlchemy then discards the whole pool, and the next checkout reconnects (tests/faults).
-    durable_commits=False (PostgreSQL only) is for the projections' engine: their commits need not wait for the
-    disk, since the events are durable and a lost tail of projection work is re-applied from the log at the
-    next catch-up (rows and position commit together)."""
+    SQLAlchemy then discards the whole pool, and the next checkout reconnects (tests/faults)."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1]
         if path != ":memory:":
@@ -47,26 +58,115 @@ def make_engine(url: str, pool_size: int = 10, durable_commits: bool = True) -> 
         def _pragmas(dbapi_conn: Any, _: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            # Commits wait for the disk, as the event store's own connections do (SQLite's default): a command's
-            # events are written on these connections, with its projection (decision 0035).
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA synchronous=FULL")  # a command's commit waits for the disk
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    connect_args = {} if durable_commits else {"options": "-c synchronous_commit=off"}
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
-    # An executemany INSERT (a projection batch's rows of one table) as one multi-row INSERT per 1,000 rows,
-    # rather than psycopg's pipelined executemany, whose round trips and syncs cost more (decision 0027).
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    # A projection's rows of one table go as one multi-row INSERT rather than psycopg's executemany.
     engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 
 
-#: Attempts of an event-store call that failed to reach the database: a dropped connection is retried once, on a
-#: fresh one. The library makes ten, each waiting up to the pool's timeout for a connection, so in an outage a
-#: request waited about 50 s for its 503; the read model's engine fails at once (tests/faults).
+class EventTable:
+    """Inserts commands' events on a connection of the read model's database, so that the events and the read
+    model's rows they make commit in one transaction (services/event_log.py).
+
+    `appending()` is a transaction in which no one else appends: on PostgreSQL it takes the event table's lock, as
+    the eventsourcing library's own insert does, so that notification ids commit in id order (projections read the
+    log by id); on SQLite it begins with BEGIN IMMEDIATE, taking the database's one write lock. Commands appending
+    at the same moment share the transaction (infra/group_commit.py)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sqlite = engine.dialect.name == "sqlite"
+        #: PostgreSQL: the read model's engine; SQLite: connections of its own (see _sqlite_writer_engine).
+        self.engine = _sqlite_writer_engine(engine.url.render_as_string(hide_password=False)) if self.sqlite else engine
+        self._group = GroupCommit(self._transaction)
+
+    def appending(self) -> AbstractContextManager[Connection]:
+        return self._group.turn()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        if self.sqlite:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                xid = conn.execute(LOCK_EVENTS).scalar_one()
+                yield conn
+            except BaseException:
+                transaction.rollback()
+                raise
+            try:
+                transaction.commit()
+            except DBAPIError:
+                if not self._committed(xid):
+                    raise
+
+    def _committed(self, xid: int) -> bool:
+        """Whether transaction `xid` committed after all: its COMMIT can take effect while the connection is lost
+        before the answer comes back (the database was restarting), and then its commands must answer 2xx."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT txid_status(:xid)"), {"xid": xid}).scalar() == "committed"
+        except DBAPIError:
+            return False  # not known: the commands answer 5xx, as for a commit that failed
+
+    def insert(self, conn: Connection, stored: Sequence[StoredEvent]) -> list[int]:
+        """Inserts `stored` in `conn`'s transaction; returns their notification ids in the order given. A version
+        already taken raises the library's IntegrityError (someone else changed the aggregate)."""
+        try:
+            if self.sqlite:  # the notification id is the rowid
+                marks = ", ".join(f"(:i{n}, :v{n}, :t{n}, :s{n})" for n in range(len(stored)))
+                params: dict[str, Any] = {}
+                for n, s in enumerate(stored):
+                    params |= {f"i{n}": _uuid(s.originator_id).hex, f"v{n}": s.originator_version,
+                               f"t{n}": s.topic, f"s{n}": s.state}
+                rows = conn.execute(text(f"INSERT INTO {EVENTS_TABLE} VALUES {marks} RETURNING rowid"),  # noqa: S608
+                                    params)  # our table's name and bind marks only
+            else:
+                rows = conn.execute(INSERT_POSTGRES, {
+                    "ids": [_uuid(s.originator_id) for s in stored], "versions": [s.originator_version for s in stored],
+                    "topics": [s.topic for s in stored], "states": [s.state for s in stored]})
+        except SAIntegrityError as e:
+            raise IntegrityError(e.orig) from e
+        return sorted(int(r[0]) for r in rows)  # ids are given in the order of the rows inserted
+
+    def close(self) -> None:
+        if self.sqlite:
+            self.engine.dispose()
+
+
+def _sqlite_writer_engine(url: str) -> Engine:
+    """SQLite connections for commands' transactions: begun with BEGIN IMMEDIATE, so that a transaction takes the
+    write lock before it reads (a read-then-write transaction could otherwise find its snapshot stale and fail),
+    and begun by us rather than by the sqlite3 driver, whose own transaction handling breaks savepoints."""
+    engine = make_engine(url, pool_size=2)
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_conn: Any, _: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+#: Attempts of an event-store read that failed to reach the database: a dropped connection is retried once, on a
+#: fresh one. The library makes ten, each waiting up to the pool's timeout, so in an outage a request waited about
+#: 50 s for its 503.
 ATTEMPTS = 2
 #: Seconds to connect, and to wait for a pooled connection.
 CONNECT_TIMEOUT_S = 2.0
@@ -77,101 +177,35 @@ def _with_fewer_attempts(method: Any) -> Any:
     return retry((InterfaceError, OperationalError), max_attempts=ATTEMPTS, wait=0.2)(method.__wrapped__)
 
 
-class QuietPostgresRecorder(PostgresApplicationRecorder):
-    """The library's recorder, with events inserted by one statement: a call of our function
-    `socialgov_insert_events`, in autocommit. It takes the library's table lock, inserts, returns the
-    notification ids, and its transaction commits at the end of the statement. The library's insert is a
-    pipeline of several statements, a sync and a COMMIT, which cost the web process more than the insert itself
-    (docs/decisions/0027-one-statement-event-insert.md).
-
-    It sends no NOTIFY, as the library does on every insert: that feeds the library's LISTEN-based
-    subscriptions, which we do not use (our projections pull; docs/decisions/0003), and it makes every committing
-    writer queue on PostgreSQL's notification lock."""
-
-    INSERT_FUNCTION = "socialgov_insert_events"
-
-    def __init__(self, datastore: PostgresDatastore, events_table_name: str) -> None:
-        super().__init__(datastore, events_table_name=events_table_name)
-        schema, function = Identifier(datastore.schema), Identifier(self.INSERT_FUNCTION)
-        table, id_type = Identifier(self.events_table_name), Identifier(datastore.originator_id_type)
-        # The library's own insert, as one function: the same lock (so ids become visible in id order, which
-        # the projections rely on), the same lock timeout, no NOTIFY.
-        self._create_insert_function = SQL(
-            "CREATE OR REPLACE FUNCTION {schema}.{function}("
-            "ids {id_type}[], versions bigint[], topics text[], states bytea[]) "
-            "RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ BEGIN "
-            "PERFORM set_config('lock_timeout', {timeout}, true); "
-            "PERFORM set_config('synchronous_commit', 'on', true); "
-            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
-            "RETURN QUERY INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
-            "END $body$").format(schema=schema, function=function, id_type=id_type, table=table,
-                                 timeout=f"{datastore.lock_timeout}s")
-        self._call_insert_function = SQL(
-            "SELECT n FROM {schema}.{function}(%b, %b::bigint[], %b::text[], %b::bytea[]) AS n").format(
-            schema=schema, function=function)
-
-    def create_table(self) -> None:
-        """The library's tables, types and functions, then ours; one process at a time, since web processes
-        start together and two concurrent CREATE OR REPLACE FUNCTION fail with 'tuple concurrently updated'."""
-        params = {k: v for k, v in self.datastore.pool.kwargs.items() if k != "row_factory"}
-        with psycopg.connect(autocommit=True, **params) as lock:
-            lock.execute("SELECT pg_advisory_lock(hashtext(%s))", [self.INSERT_FUNCTION])
-            super().create_table()  # released with the connection, whatever happens here
-            with self.datastore.transaction(commit=True) as curs:
-                curs.execute(self._create_insert_function)
+class EventsPostgresRecorder(PostgresApplicationRecorder):
+    """The library's recorder (it creates the event table and reads events and notifications), with several
+    aggregates' events read in one statement and fewer attempts in an outage."""
 
     select_events = _with_fewer_attempts(PostgresApplicationRecorder.select_events)
     select_notifications = _with_fewer_attempts(PostgresApplicationRecorder.select_notifications)
     max_notification_id = _with_fewer_attempts(PostgresApplicationRecorder.max_notification_id)
 
-    @retry((InterfaceError, OperationalError), max_attempts=ATTEMPTS, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if not stored_events:
-            return []
-        params = ([e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
-                  [e.topic for e in stored_events], [e.state for e in stored_events])
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._call_insert_function, params, prepare=True)
-            return [int(row["n"]) for row in curs.fetchall()]
+    def create_table(self) -> None:
+        """The library's tables, one process at a time: web processes start together, and concurrent CREATE
+        statements can fail with 'tuple concurrently updated'."""
+        params = {k: v for k, v in self.datastore.pool.kwargs.items() if k != "row_factory"}
+        with psycopg.connect(autocommit=True, **params) as lock:
+            lock.execute("SELECT pg_advisory_lock(hashtext(%s))", [self.events_table_name])
+            super().create_table()  # released with the connection, whatever happens here
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every stored event of several aggregates in one statement (the library selects one aggregate per
-        statement, and a round trip costs more than the rows): by aggregate, oldest first."""
+        """Every stored event of several aggregates in one statement, by aggregate, oldest first."""
         statement = SQL("SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%s) "
                         "ORDER BY originator_id, originator_version").format(
             schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, [list(originator_ids)], prepare=True)
+            curs.execute(statement, [list(originator_ids)])
             return [StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
                                 topic=row["topic"], state=bytes(row["state"])) for row in curs.fetchall()]
 
 
 class EventsSQLiteRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite recorder, with several aggregates' events read in one statement, and events inserted
-    in a transaction of the read model's engine, on the same file (decision 0035)."""
-
-    #: Rows per INSERT statement (four variables each; SQLite allows 32,766).
-    ROWS_PER_INSERT = 1000
-
-    def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """Inserts `stored_events` in `conn`'s transaction, as the library's insert does, and returns their
-        notification ids (rowids) in the order given. The INSERT is the transaction's first write, so it waits
-        for SQLite's write lock (busy timeout) and holds it to the commit. A conflict raises the library's
-        IntegrityError, as its own insert does."""
-        ids: list[int] = []
-        for i in range(0, len(stored_events), self.ROWS_PER_INSERT):
-            chunk = stored_events[i:i + self.ROWS_PER_INSERT]
-            values = ",".join(["(?,?,?,?)"] * len(chunk))  # our table name and "?" marks only:
-            statement = f"INSERT INTO {self.events_table_name} VALUES {values} RETURNING rowid"  # noqa: S608
-            params = tuple(v for s in chunk for v in (
-                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                s.originator_version, s.topic, s.state))
-            try:  # on the driver's connection, as the projection's writes on SQLite go (decision 0037)
-                ids += sorted(int(row[0]) for row in driver.run(conn, statement, params))
-            except SAIntegrityError as e:
-                raise IntegrityError(e.orig) from e
-        return ids
+    """The library's SQLite recorder, with several aggregates' events read in one statement."""
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         marks = ",".join("?" * len(originator_ids))  # our table name and "?" marks only:
@@ -199,10 +233,11 @@ def make_recorder(url: str, pool_size: int = 10) -> ApplicationRecorder:
     datastore_pg = PostgresDatastore(
         dbname=u.path.lstrip("/"), host=u.hostname or "127.0.0.1", port=u.port or 5432,
         user=unquote(u.username or "postgres"), password=unquote(u.password or ""), pool_size=pool_size,
-        max_overflow=pool_size, max_waiting=100, lock_timeout=10, connect_timeout=CONNECT_TIMEOUT_S, pre_ping=False)
+        max_overflow=pool_size, max_waiting=100, lock_timeout=LOCK_TIMEOUT_S, connect_timeout=CONNECT_TIMEOUT_S,
+        pre_ping=False)
     # No pool_open_timeout: with it, eventsourcing calls pool.wait() on every checkout, which psycopg_pool
     # does not allow from two threads at once (an AssertionError under concurrent first requests).
-    pg_recorder = QuietPostgresRecorder(datastore_pg, events_table_name=EVENTS_TABLE)
+    pg_recorder = EventsPostgresRecorder(datastore_pg, events_table_name=EVENTS_TABLE)
     pg_recorder.create_table()
     return pg_recorder
 

@@ -38,14 +38,9 @@ class Settings:
     end_of_day: str = "17:00"
     training_validity_months: int = 12
     db_pool_size: int = 10
-    #: Web server processes; 0 = automatic: one on SQLite (one writer at a time), else one per CPU, up to 4.
+    #: Web server processes (uvicorn's workers); 0 = automatic: one on SQLite (one writer at a time), else one per
+    #: CPU, up to 4.
     web_workers: int = 0
-    #: Threads per web process for the synchronous request handlers (decision 0039). A command holds its thread
-    #: while it waits for its group commit, so this bounds how many commands one transaction can carry.
-    web_threads: int = 16
-    #: On SQLite, write and project commands' events in a second process (decision 0041). `from_env` turns it on
-    #: unless SOCIALGOV_SQLITE_WRITER_PROCESS=false; a Settings built in code (tests) has it off.
-    sqlite_writer_process: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,8 +96,6 @@ class Settings:
             training_validity_months=integer("SOCIALGOV_TRAINING_VALIDITY_MONTHS", 12),
             db_pool_size=integer("SOCIALGOV_DB_POOL_SIZE", 10),
             web_workers=integer("SOCIALGOV_WEB_WORKERS", 0),
-            web_threads=integer("SOCIALGOV_WEB_THREADS", 16),
-            sqlite_writer_process=_bool(e.get("SOCIALGOV_SQLITE_WRITER_PROCESS", "true")),
         )
         settings.validate()
         return settings
@@ -112,8 +105,6 @@ class Settings:
             raise SettingsError("SOCIALGOV_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://...")
         if self.web_workers < 0:
             raise SettingsError("SOCIALGOV_WEB_WORKERS must be 0 (automatic) or a positive number of processes")
-        if self.web_threads < 1:
-            raise SettingsError("SOCIALGOV_WEB_THREADS must be a positive number of threads per web process")
         if self.log_format not in ("json", "text"):
             raise SettingsError("SOCIALGOV_LOG_FORMAT must be 'json' or 'text'")
         try:

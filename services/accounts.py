@@ -18,7 +18,8 @@ from domain.person import Person
 from domain.trust import PolicyVersion, Trust
 from domain.values import Role
 from services.authorisation import RUNNER_ACTIONS, Action, Principal, can, can_about_person, can_end_roles
-from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.event_log import EventLog
+from services.eventstore import ContextApplication, Forbidden, NotFound
 from services.ids import new_id
 from services.ports import Clock, Vault, today_in_london
 
@@ -34,9 +35,9 @@ class AccountLookups(Protocol):
 class Accounts(ContextApplication):
     name = "accounts"
 
-    def __init__(self, recorder: ApplicationRecorder, clock: Clock, vault: Vault, lookups: AccountLookups,
-                 after_save: AfterSave | None = None) -> None:
-        super().__init__(recorder, clock, after_save)
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, log: EventLog, vault: Vault,
+                 lookups: AccountLookups) -> None:
+        super().__init__(recorder, clock, log)
         self.vault = vault
         self.lookups = lookups
 
@@ -84,7 +85,7 @@ class Accounts(ContextApplication):
         account = SchoolAccount.create(new_id(), application, lead_id, url, runners,
                                        self._policy(principal.trust_id), self._today(),
                                        principal.actor(Action.ACCOUNT_CREATE, school_id), self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
         return account.id
 
     def add_runner(self, principal: Principal, account_id: UUID, person_id: UUID) -> None:
@@ -92,43 +93,43 @@ class Accounts(ContextApplication):
         person = self._person_at(principal, person_id)
         account.add_runner(person, self._policy(principal.trust_id), self._today(),
                            principal.actor(Action.ACCOUNT_MANAGE, account.school_id), self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
 
     def remove_runner(self, principal: Principal, account_id: UUID, person_id: UUID, reason: str | None) -> None:
         account = self._account(principal, account_id, Action.ACCOUNT_MANAGE)
         remaining = self._people([r for r in account.runner_ids if r != person_id], principal.trust_id)
         account.remove_runner(person_id, remaining, self._today(), reason,
                               principal.actor(Action.ACCOUNT_MANAGE, account.school_id), self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
 
     def transfer_lead(self, principal: Principal, account_id: UUID, person_id: UUID, reason: str | None) -> None:
         account = self._account(principal, account_id, Action.ACCOUNT_MANAGE)
         person = self._person_at(principal, person_id)
         account.transfer_lead(person, self._policy(principal.trust_id), self._today(), reason,
                               principal.actor(Action.ACCOUNT_MANAGE, account.school_id), self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
 
     def suspend(self, principal: Principal, account_id: UUID, reason: str) -> None:
         account = self._account(principal, account_id, Action.ACCOUNT_MANAGE)
         account.suspend(reason, principal.actor(Action.ACCOUNT_MANAGE, account.school_id), self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
 
     def reinstate(self, principal: Principal, account_id: UUID, reason: str | None) -> None:
         account = self._account(principal, account_id, Action.ACCOUNT_MANAGE)
         account.reinstate(self._people(account.runner_ids, principal.trust_id), self._today(), reason,
                           principal.actor(Action.ACCOUNT_MANAGE, account.school_id), self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
 
     def close_account(self, principal: Principal, account_id: UUID, reason: str) -> None:
         account = self._account(principal, account_id, Action.ACCOUNT_MANAGE)
         account.close(reason, principal.actor(Action.ACCOUNT_MANAGE, account.school_id), self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
 
     def record_check(self, principal: Principal, account_id: UUID, note: str | None) -> None:
         account = self._account(principal, account_id, Action.MONITORING_CHECK)
         account.record_check(principal.id, note, principal.actor(Action.MONITORING_CHECK, account.school_id),
                              self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
 
     # ----- credentials -----
     def store_credentials(self, principal: Principal, account_id: UUID, credentials: Credentials,
@@ -141,7 +142,7 @@ class Accounts(ContextApplication):
         account.store_credentials(version, ref, self.vault.fingerprint(account.school_id, credentials),
                                   principal.actor(Action.CREDENTIALS_STORE, account.school_id), self.clock.now(),
                                   reason)
-        self.commit(account)
+        self.commit(account, by=principal)
         return version
 
     def reveal_credentials(self, principal: Principal, account_id: UUID) -> tuple[int, Credentials]:
@@ -160,7 +161,7 @@ class Accounts(ContextApplication):
         version = account.record_reveal(principal.id, is_moderator,
                                         principal.actor(Action.CREDENTIALS_REVEAL, account.school_id),
                                         self.clock.now())
-        self.commit(account)
+        self.commit(account, by=principal)
         return version, secret
 
     # ----- departures and handovers -----
@@ -197,7 +198,7 @@ class Accounts(ContextApplication):
                 opened.append(handover.id)
             account.require_rotation(person.id, leaving_date, actor, now, f"{person.display_name} leaves")
             changed.append(account)
-        self.commit(*changed)
+        self.commit(*changed, by=principal)
         return opened
 
     def complete_handover(self, principal: Principal, handover_id: UUID, outcome: str, new_lead_id: UUID | None,
@@ -231,4 +232,4 @@ class Accounts(ContextApplication):
                     account.remove_runner(leaver, remaining, today, reason or "handover: leaving", actor, now)
                 except RuleRefused as e:
                     raise RuleRefused("Handover refused", [*e.conditions, "add another trained runner first"]) from e
-        self.commit(handover, account)
+        self.commit(handover, account, by=principal)

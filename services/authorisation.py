@@ -154,13 +154,10 @@ class Principal:
     scopes: frozenset[str] = frozenset()
     auth_method: str = "bearer"
     request_id: str | None = None
-    #: The position of the directory's change mark (readmodel.PRINCIPALS_CHANGED) this principal was checked at,
-    #: when it came from the PrincipalCache: facts about people's roles cached at the same mark are as current
-    #: as the principal itself (Applications' runner check). None: read them afresh.
+    #: The position of the directory's change mark (readmodel.PRINCIPALS_CHANGED) this principal was resolved at,
+    #: when it came from the PrincipalCache: a command's write confirms the caller with one query while the mark
+    #: stands there (identity.still_has_access). None: the caller is read afresh at the write.
     directory_mark: int | None = None
-    #: Taken from the cache at `directory_mark` without checking that the mark still stands there: the command it
-    #: runs must confirm the mark when it commits (services/provisional.py; decision 0033).
-    provisional: bool = False
 
     @property
     def visible_school_ids(self) -> frozenset[UUID]:

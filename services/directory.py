@@ -18,7 +18,8 @@ from domain.school import School
 from domain.trust import Trust, TrustSettings
 from domain.values import SCHOOL_ROLES, Role, clean_text
 from services.authorisation import Action, Principal, can, can_about_person, can_grant
-from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.event_log import EventLog
+from services.eventstore import ContextApplication, Forbidden, NotFound
 from services.ids import new_id
 from services.ports import Clock, today_in_london
 
@@ -61,9 +62,9 @@ def parse_roles(values: Sequence[str], field: str = "roles") -> list[Role]:
 class Directory(ContextApplication):
     name = "directory"
 
-    def __init__(self, recorder: ApplicationRecorder, clock: Clock, lookups: DirectoryLookups,
-                 after_save: AfterSave | None = None, trust_defaults: TrustSettings | None = None) -> None:
-        super().__init__(recorder, clock, after_save)
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, log: EventLog, lookups: DirectoryLookups,
+                 trust_defaults: TrustSettings | None = None) -> None:
+        super().__init__(recorder, clock, log)
         self.lookups = lookups
         self.trust_defaults = trust_defaults or TrustSettings()
 
@@ -76,7 +77,7 @@ class Directory(ContextApplication):
             trust.change_settings(self.trust_defaults, actor, now)
         admin = Person.register(new_id(), trust.id, admin_name, admin_email, actor, now, None)
         admin.assign_role(Role.TRUST_ADMIN, None, actor, now)
-        self.commit(trust, admin)
+        self.commit(trust, admin, by=None)
         return trust.id, admin.id
 
     def _trust_for(self, principal: Principal, action: Action) -> Trust:
@@ -90,14 +91,14 @@ class Directory(ContextApplication):
     def change_trust_settings(self, principal: Principal, settings: TrustSettings) -> None:
         trust = self._trust_for(principal, Action.TRUST_SETTINGS_CHANGE)
         trust.change_settings(settings, principal.actor(Action.TRUST_SETTINGS_CHANGE, None), self.clock.now())
-        self.commit(trust)
+        self.commit(trust, by=principal)
 
     def publish_policy(self, principal: Principal, label: str, summary: str) -> UUID:
         trust = self._trust_for(principal, Action.POLICY_PUBLISH)
         version_id = new_id()
         trust.publish_policy(version_id, label, summary, principal.actor(Action.POLICY_PUBLISH, None),
                              self.clock.now())
-        self.commit(trust)
+        self.commit(trust, by=principal)
         return version_id
 
     # ----- schools -----
@@ -108,7 +109,7 @@ class Directory(ContextApplication):
                             principal.actor(Action.SCHOOL_ADD, None), self.clock.now())
         if self.lookups.school_id_by_urn(principal.trust_id, school.urn) is not None:
             raise AlreadyExists("urn", f"a school with URN {school.urn} already exists in this trust")
-        self.commit(school)
+        self.commit(school, by=principal)
         return school.id
 
     # ----- people -----
@@ -137,7 +138,7 @@ class Directory(ContextApplication):
             person = candidate
         for role in parsed:
             person.assign_role(role, school_id, actor, now)
-        self.commit(person)
+        self.commit(person, by=principal)
         return StaffAdded(person.id, created)
 
     def end_role(self, principal: Principal, school_id: UUID, person_id: UUID, role: str, reason: str | None) -> None:
@@ -154,7 +155,7 @@ class Directory(ContextApplication):
             raise Forbidden(f"you cannot end the role {role}: the school's leadership or the trust team does")
         person.revoke_role(parsed, school_id, principal.actor(Action.STAFF_ADD, school_id), self.clock.now(),
                            clean_text(reason or "") or "role ended")
-        self.commit(person)
+        self.commit(person, by=principal)
 
     def _person_for(self, principal: Principal, person_id: UUID, action: Action) -> tuple[Person, UUID | None]:
         person = self.load(Person, person_id)
@@ -178,7 +179,7 @@ class Directory(ContextApplication):
         person.record_training(training_id, course, completed_on, expires_on, trust.settings.training_validity_months,
                                today_in_london(self.clock), principal.actor(Action.TRAINING_RECORD, school_id),
                                self.clock.now(), school_id)
-        self.commit(person)
+        self.commit(person, by=principal)
         return training_id
 
     def acknowledge_policy(self, principal: Principal, person_id: UUID, policy_version_id: UUID | None) -> UUID:
@@ -192,7 +193,7 @@ class Directory(ContextApplication):
         person.acknowledge_policy(policy_version_id, {v.id for v in trust.policy_versions},
                                   principal.actor(Action.ACKNOWLEDGEMENT_RECORD, school_id), self.clock.now(),
                                   school_id)
-        self.commit(person)
+        self.commit(person, by=principal)
         return policy_version_id
 
     def declare_personal_account(self, principal: Principal, person_id: UUID, platform: str, handle: str,
@@ -202,7 +203,7 @@ class Directory(ContextApplication):
         person.declare_personal_account(declaration_id, platform, handle, names_school, disclaimer_present,
                                         principal.actor(Action.PERSONAL_ACCOUNT_DECLARE, school_id),
                                         self.clock.now(), school_id)
-        self.commit(person)
+        self.commit(person, by=principal)
         return declaration_id
 
     def update_identity(self, principal: Principal, person_id: UUID, display_name: str | None,
@@ -215,7 +216,7 @@ class Directory(ContextApplication):
             person.rename(display_name, actor, now)
         if set_external_id:
             person.record_external_id(external_id, actor, now)
-        self.commit(person)
+        self.commit(person, by=principal)
 
     def assign_trust_role(self, person_id: UUID, role: Role, actor: Actor) -> None:
         """Operator bootstrap (CLI): give a person a trust-wide role."""
@@ -223,7 +224,7 @@ class Directory(ContextApplication):
         if person is None:
             raise NotFound("person")
         person.assign_role(role, None, actor, self.clock.now())
-        self.commit(person)
+        self.commit(person, by=None)
 
 
 def system_actor(label: str) -> Actor:

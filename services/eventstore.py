@@ -1,12 +1,12 @@
 """The base of every bounded context's eventsourcing Application.
 
 All contexts share one recorder (one table, one notification sequence) so that projections and the audit
-chain see a single total order of events (docs/decisions/0002-one-event-log.md).
+chain see a single total order of events (docs/decisions/0002-one-event-log.md). Aggregates are loaded through
+the library; their new events are written by the one EventLog (services/event_log.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -23,11 +23,9 @@ from eventsourcing.persistence import (
 )
 
 from domain.events import Actor, ActorKind, Aggregate, DomainEvent
-from services.deferred import DEFERRED, DeferredCommit
-from services.group_commit import AfterSave as AfterSave
-from services.group_commit import GroupCommit, SharedCatchUp
+from services.authorisation import Principal
+from services.event_log import EventLog
 from services.ports import Clock
-from services.provisional import PENDING, Pending
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -115,15 +113,12 @@ class ReadsManyAggregates(Protocol):
 
 
 class ContextApplication(Application[UUID]):
-    """One bounded context's command side, on the shared recorder."""
+    """One bounded context's command side, on the shared recorder and event log."""
 
-    def __init__(self, recorder: ApplicationRecorder, clock: Clock, after_save: AfterSave | None = None) -> None:
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, log: EventLog) -> None:
         self._shared_recorder = recorder
         self.clock = clock
-        self.after_save = after_save
-        #: Writes commands' events, sharing transactions with concurrent commands; the composition root gives
-        #: every context the same one.
-        self.committer = GroupCommit(recorder)
+        self.event_log = log
         super().__init__(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "n"})
 
     def construct_recorder(self) -> ApplicationRecorder:
@@ -157,53 +152,16 @@ class ContextApplication(Application[UUID]):
             aggregate._mutate(event)
         return aggregate
 
-    def commit(self, *aggregates: Aggregate, project: bool = True) -> int:
-        """Saves the pending events of all given aggregates atomically; returns the last notification id.
-        With project=False the caller catches the read side up once after a run of commits (sweeps)."""
+    def commit(self, *aggregates: Aggregate, by: Principal | None) -> int:
+        """Writes the pending events of all given aggregates atomically, with their read-model rows, decided on the
+        roles of `by` (None: the system itself, as sweeps and the demo seed act); returns the last notification
+        id. Raises ConcurrencyConflict if another writer changed one of the aggregates first, and
+        event_log.CallerChanged if `by`'s roles have changed since: nothing is written in either case."""
         events = [e for a in aggregates for e in a.collect_events()]
         if not events:
             return 0
         stored = [self.mapper.to_stored_event(e) for e in events]
-        deferral = DEFERRED.get()
-        if deferral is not None:  # run on the event loop: the caller awaits the write (services/deferred.py)
-            deferral.add(DeferredCommit(self, stored, events, project))
-            return 0
-        pending = PENDING.get()  # a provisional principal: its first commit confirms it (decision 0033)
         try:
-            last = self.committer.commit(stored, events, project and self.after_save is not None, _mark(pending))
+            return self.event_log.append(stored, events, by)
         except IntegrityError as e:
-            raise _conflict() from e
-        if pending is not None:
-            pending.confirmed = True
-        if project and self.after_save is not None:
-            self.after_save(last)
-        return last
-
-    async def commit_deferred(self, deferred: DeferredCommit) -> int:
-        """`commit`'s write for a call run on the event loop (services/deferred.py): awaited, never blocking it.
-        Catching the read side up, if the write did not already, is left to a worker thread."""
-        pending = PENDING.get()
-        project = deferred.project and self.after_save is not None
-        try:
-            last = await self.committer.commit_soon(deferred.stored, deferred.events, project, _mark(pending))
-        except IntegrityError as e:
-            raise _conflict() from e
-        if pending is not None:
-            pending.confirmed = True
-        if project and self.after_save is not None:
-            if not (isinstance(self.after_save, SharedCatchUp) and self.after_save.covers(last)):
-                await asyncio.to_thread(self.after_save, last)
-        return last
-
-    def project_up_to(self, last: int) -> None:
-        if last and self.after_save is not None:
-            self.after_save(last)
-
-
-def _mark(pending: Pending | None) -> int | None:
-    """The directory change mark a commit must confirm: its provisional principal's, until a commit has."""
-    return pending.mark if pending is not None and not pending.confirmed else None
-
-
-def _conflict() -> ConcurrencyConflict:
-    return ConcurrencyConflict("the record was changed by someone else; reload and try again")
+            raise ConcurrencyConflict("the record was changed by someone else; reload and try again") from e

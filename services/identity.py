@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from domain.events import ActorKind
 from domain.values import Role
@@ -21,15 +21,21 @@ def principal_for_person(engine: Engine, person_id: UUID, auth_method: str, requ
     """The principal for an active person, or None if unknown or no longer active: from their leaving date
     (when `today` is given, as every request path does) a person has no access at all."""
     with engine.connect() as conn:
-        person = conn.execute(select(rm.people).where(rm.people.c.id == person_id)).first()
-        if person is None or person.status != "active":
-            return None
-        if today is not None and person.leaving_date is not None and today >= person.leaving_date:
-            return None
-        rows = conn.execute(select(rm.role_assignments.c.role, rm.role_assignments.c.school_id)
-                            .where(rm.role_assignments.c.person_id == person_id)).all()
-        school_ids = conn.execute(select(rm.schools.c.id).where(rm.schools.c.trust_id == person.trust_id)).scalars()
-        trust_schools = frozenset(school_ids)
+        return person_principal(conn, person_id, auth_method, request_id, today)
+
+
+def person_principal(conn: Connection, person_id: UUID, auth_method: str, request_id: str | None = None,
+                     today: date | None = None) -> Principal | None:
+    """principal_for_person on a connection (inside a transaction that must see its own writes)."""
+    person = conn.execute(select(rm.people).where(rm.people.c.id == person_id)).first()
+    if person is None or person.status != "active":
+        return None
+    if today is not None and person.leaving_date is not None and today >= person.leaving_date:
+        return None
+    rows = conn.execute(select(rm.role_assignments.c.role, rm.role_assignments.c.school_id)
+                        .where(rm.role_assignments.c.person_id == person_id)).all()
+    trust_schools = frozenset(conn.execute(select(rm.schools.c.id).where(rm.schools.c.trust_id == person.trust_id))
+                              .scalars())
     trust_roles: set[Role] = set()
     school_roles: dict[UUID, set[Role]] = defaultdict(set)
     for role, school_id in rows:
@@ -61,27 +67,50 @@ def personas(engine: Engine) -> list[dict[str, object]]:
     return list(out.values())
 
 
-def principal_for_client(engine: Engine, client_id: UUID, token_scopes: tuple[str, ...],
+def principal_for_client(engine: Engine, client_id: UUID, token_scopes: tuple[str, ...] | frozenset[str],
                          request_id: str | None = None) -> Principal | None:
     """An integration client's principal: its current registered scopes that the token also carries; None if the
     client is unknown or revoked (revocation takes effect on the next request)."""
-    c = rm.integration_clients
     with engine.connect() as conn:
-        row = conn.execute(select(c).where(c.c.id == client_id)).first()
-        if row is None or row.revoked:
-            return None
-        schools = frozenset(conn.execute(select(rm.schools.c.id).where(rm.schools.c.trust_id == row.trust_id))
-                            .scalars())
+        return client_principal(conn, client_id, token_scopes, request_id)
+
+
+def client_principal(conn: Connection, client_id: UUID, token_scopes: tuple[str, ...] | frozenset[str],
+                     request_id: str | None = None) -> Principal | None:
+    """principal_for_client on a connection."""
+    c = rm.integration_clients
+    row = conn.execute(select(c).where(c.c.id == client_id)).first()
+    if row is None or row.revoked:
+        return None
+    schools = frozenset(conn.execute(select(rm.schools.c.id).where(rm.schools.c.trust_id == row.trust_id)).scalars())
     return Principal(kind=ActorKind.INTEGRATION, id=row.id, display_name=row.name, trust_id=row.trust_id,
                      trust_school_ids=schools, scopes=frozenset(row.scopes) & frozenset(token_scopes),
                      auth_method="client_credentials", request_id=request_id)
 
 
+def _access(p: Principal) -> tuple[object, ...]:
+    """What a principal may do rests on these (not on its name, request or how it signed in)."""
+    return (p.kind, p.id, p.trust_id, p.trust_school_ids, p.trust_roles, dict(p.school_roles), p.scopes)
+
+
+def still_has_access(conn: Connection, principal: Principal) -> bool:
+    """Whether `principal` is still what the directory says of its caller, read on `conn` (inside the transaction
+    that writes a command, so that the command is decided on the caller's roles as they stand when it is written).
+    One query when nothing a principal is made of has changed since it was resolved (its change mark)."""
+    if principal.directory_mark is not None and principal.directory_mark == rm.position_on(conn, rm.PRINCIPALS_CHANGED):
+        return True
+    if principal.kind is ActorKind.INTEGRATION:
+        fresh = client_principal(conn, principal.id, principal.scopes)
+    else:
+        fresh = person_principal(conn, principal.id, principal.auth_method)
+    return fresh is not None and _access(fresh) == _access(principal)
+
+
 class PrincipalCache:
     """Resolving a caller costs three or four queries; the answer can only change when an event that writes to a
     table a principal is made of is projected (a role, a departure, a new school, a revoked client) or the day
-    turns. So it is reused while the position of the last such event is the same: one query per request instead
-    of four, never stale, and other commands (applications, incidents, ...) do not invalidate it."""
+    turns. So it is reused while the position of the last such event (the change mark) is the same: one query per
+    request instead of four, never stale."""
 
     def __init__(self, size: int = 4096) -> None:
         self._cache = rm.MarkedCache(rm.PRINCIPALS_CHANGED, size)
@@ -90,23 +119,6 @@ class PrincipalCache:
             request_id: str | None) -> Principal | None:
         principal, mark = self._cache.get_with_mark(engine, key, load)
         return replace(principal, request_id=request_id, directory_mark=mark) if principal is not None else None
-
-    def provisional(self, engine: Engine, key: tuple[object, ...], request_id: str | None) -> Principal | None:
-        """The principal cached at the last change mark this process knows of, with no query, marked provisional:
-        the command it is used for must confirm the mark when it commits (services/provisional.py). None if no
-        principal with access is cached there."""
-        hit = self._cache.peek(engine, key)
-        if hit is None or not isinstance(hit[0], Principal):
-            return None
-        return replace(hit[0], request_id=request_id, directory_mark=hit[1], provisional=True)
-
-    def note_mark(self, engine: Engine, mark: int) -> None:
-        """Where a commit found the change mark (under its lock): later provisional principals go by it."""
-        self._cache.note(engine, mark)
-
-    def read_mark(self, engine: Engine) -> int:
-        """The change mark now (one query); later provisional principals go by it."""
-        return self._cache.read_mark(engine)
 
 
 #: The process's principal cache (every container in the process shares it: entries are per database).

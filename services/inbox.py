@@ -27,7 +27,8 @@ from domain.sla import SlaPolicy, due_at
 from domain.trust import Trust
 from services import inbox_queries as q
 from services.authorisation import Action, Principal, can
-from services.eventstore import AfterSave, ConcurrencyConflict, ContextApplication, Forbidden, NotFound
+from services.event_log import EventLog
+from services.eventstore import ConcurrencyConflict, ContextApplication, Forbidden, NotFound
 from services.ids import new_id
 from services.ports import Clock, FeedFetcher, Mailer
 
@@ -48,9 +49,9 @@ class SweepResult:
 class Inbox(ContextApplication):
     name = "inbox"
 
-    def __init__(self, recorder: ApplicationRecorder, clock: Clock, engine: Engine, mailer: Mailer,
-                 fetcher: FeedFetcher, after_save: AfterSave | None = None) -> None:
-        super().__init__(recorder, clock, after_save)
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, log: EventLog, engine: Engine, mailer: Mailer,
+                 fetcher: FeedFetcher) -> None:
+        super().__init__(recorder, clock, log)
         self.engine = engine
         self.mailer = mailer
         self.fetcher = fetcher
@@ -102,7 +103,7 @@ class Inbox(ContextApplication):
         if assignee_id is not None:
             interaction.assign(assignee_id, actor, now)
         try:
-            self.commit(interaction)
+            self.commit(interaction, by=principal)
         except ConcurrencyConflict:  # the same external item pushed again: it is already here
             return iid
         return iid
@@ -110,22 +111,22 @@ class Inbox(ContextApplication):
     def acknowledge(self, principal: Principal, interaction_id: UUID) -> None:
         i = self._interaction(principal, interaction_id, Action.INTERACTION_HANDLE)
         i.acknowledge(principal.id, principal.actor(Action.INTERACTION_HANDLE, i.school_id), self.clock.now())
-        self.commit(i)
+        self.commit(i, by=principal)
 
     def respond(self, principal: Principal, interaction_id: UUID, response: str | None) -> None:
         i = self._interaction(principal, interaction_id, Action.INTERACTION_HANDLE)
         i.respond(principal.id, response, principal.actor(Action.INTERACTION_HANDLE, i.school_id), self.clock.now())
-        self.commit(i)
+        self.commit(i, by=principal)
 
     def assign(self, principal: Principal, interaction_id: UUID, assignee_id: UUID) -> None:
         i = self._interaction(principal, interaction_id, Action.INTERACTION_HANDLE)
         i.assign(assignee_id, principal.actor(Action.INTERACTION_HANDLE, i.school_id), self.clock.now())
-        self.commit(i)
+        self.commit(i, by=principal)
 
     def close_interaction(self, principal: Principal, interaction_id: UUID, reason: str | None) -> None:
         i = self._interaction(principal, interaction_id, Action.INTERACTION_HANDLE)
         i.close(reason, principal.actor(Action.INTERACTION_HANDLE, i.school_id), self.clock.now())
-        self.commit(i)
+        self.commit(i, by=principal)
 
     def escalate(self, principal: Principal, interaction_id: UUID, title: str, category: str,
                  reason: str | None) -> UUID:
@@ -138,7 +139,7 @@ class Inbox(ContextApplication):
             title, category, f"Escalated from a {i.kind} on a school account: {i.excerpt}", now, [],
             i.account_id, None, i.id), actor, now)
         i.escalate(incident.id, reason, actor, now)
-        self.commit(i, incident)
+        self.commit(i, incident, by=principal)
         return incident.id
 
     # ----- mentions and feeds -----
@@ -151,7 +152,7 @@ class Inbox(ContextApplication):
         assert school is not None
         feed_id = new_id()
         school.register_feed(feed_id, url, title, principal.actor(Action.FEED_MANAGE, school_id), self.clock.now())
-        self.commit(school)
+        self.commit(school, by=principal)
         return feed_id
 
     def capture_mention(self, principal: Principal, school_id: UUID, key: str, title: str, summary: str,
@@ -162,18 +163,19 @@ class Inbox(ContextApplication):
         if not can(principal, Action.MENTION_CAPTURE, school_id):
             raise Forbidden("you cannot record mentions at this school")
         return self._capture(principal.trust_id, school_id, f"pushed by {principal.display_name}", key, title,
-                             summary, link, author, published_at, principal.actor(Action.MENTION_CAPTURE, school_id))
+                             summary, link, author, published_at, principal.actor(Action.MENTION_CAPTURE, school_id),
+                             by=principal)
 
     def _capture(self, trust_id: UUID, school_id: UUID, source: str, key: str, title: str, summary: str,
                  link: str | None, author: str | None, published_at: datetime | None,
-                 actor: Actor) -> tuple[UUID, bool]:
+                 actor: Actor, by: Principal | None) -> tuple[UUID, bool]:
         mid = mention_id(school_id, key)
         if self.load(Mention, mid) is not None:
             return mid, False
         mention = Mention.capture(trust_id, school_id, source, key, title, summary, link, author, published_at,
                                   actor, self.clock.now())
         try:
-            self.commit(mention)
+            self.commit(mention, by=by)
         except ConcurrencyConflict:
             return mid, False
         return mid, True
@@ -194,24 +196,22 @@ class Inbox(ContextApplication):
                 f"Public mention: {mention.title}"[:200], category or "other",
                 f"Escalated from a public mention. {note or ''}".strip(), now, []), actor, now)
         mention.triage(decision, incident.id if incident else None, note, actor, now)
-        self.commit(mention, *([incident] if incident else []))
+        self.commit(mention, *([incident] if incident else []), by=principal)
         return incident.id if incident else None
 
     # ----- sweeps (Celery beat, or the embedded scheduler) -----
     def sweep_breaches(self) -> SweepResult:
         now = self.clock.now()
         recorded: list[UUID] = []
-        last = 0
         for iid in q.breach_candidates(self.engine, now):
             i = self.load(Interaction, iid)
             if i is None or not i.record_breach(now, SWEEPER):
                 continue
             try:
-                last = self.commit(i, project=False)
+                self.commit(i, by=None)
             except ConcurrencyConflict:
                 continue  # another sweep recorded it first
             recorded.append(iid)
-        self.project_up_to(last)
         emails = sum(self._mail(q.breach_recipients(self.engine, iid), "Response deadline missed", iid)
                      for iid in recorded)
         return SweepResult(breaches=len(recorded), emails=emails)
@@ -219,7 +219,6 @@ class Inbox(ContextApplication):
     def sweep_reminders(self) -> SweepResult:
         now = self.clock.now()
         recorded: list[UUID] = []
-        last = 0
         for iid, window_hours in q.due_soon_candidates(self.engine, now):
             i = self.load(Interaction, iid)
             if i is None or i.due_at is None or not (now < i.due_at <= now + timedelta(hours=window_hours)):
@@ -227,11 +226,10 @@ class Inbox(ContextApplication):
             if not i.remind_due_soon(SWEEPER, now):
                 continue
             try:
-                last = self.commit(i, project=False)
+                self.commit(i, by=None)
             except ConcurrencyConflict:
                 continue
             recorded.append(iid)
-        self.project_up_to(last)
         emails = sum(self._mail(q.reminder_recipients(self.engine, iid), "Response due soon", iid) for iid in recorded)
         return SweepResult(reminders=len(recorded), emails=emails)
 
@@ -244,7 +242,7 @@ class Inbox(ContextApplication):
             if account is None or not account.flag_monitoring_lapse(now, MONITORING_LAPSE_HOURS, SWEEPER):
                 continue
             try:
-                self.commit(account)
+                self.commit(account, by=None)
             except ConcurrencyConflict:
                 continue
             lapses += 1
@@ -268,7 +266,7 @@ class Inbox(ContextApplication):
             for item in items:
                 try:
                     _, created = self._capture(trust_id, school_id, url, item.key, item.title, item.summary,
-                                               item.link, item.author, item.published_at, actor)
+                                               item.link, item.author, item.published_at, actor, by=None)
                 except (InvalidInput, IntegrityError):
                     continue
                 captured += int(created)

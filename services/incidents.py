@@ -16,7 +16,8 @@ from domain.incident import Incident, Report
 from domain.person import Person
 from domain.values import Role
 from services.authorisation import Action, Principal, can, can_see_incident
-from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.event_log import EventLog
+from services.eventstore import ContextApplication, Forbidden, NotFound
 from services.ids import new_id
 from services.ports import Clock, EvidenceStore, today_in_london
 
@@ -30,9 +31,8 @@ T = TypeVar("T")
 class Incidents(ContextApplication):
     name = "incidents"
 
-    def __init__(self, recorder: ApplicationRecorder, clock: Clock, files: EvidenceStore,
-                 after_save: AfterSave | None = None) -> None:
-        super().__init__(recorder, clock, after_save)
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, log: EventLog, files: EvidenceStore) -> None:
+        super().__init__(recorder, clock, log)
         self.files = files
 
     def visible(self, principal: Principal, incident_id: UUID) -> Incident:
@@ -55,7 +55,7 @@ class Incidents(ContextApplication):
             raise Forbidden(f"you cannot {action.value.replace('.', ' ')} on this incident")
         actor = principal.actor(action or Action.INCIDENT_REPORT, incident.school_id)
         result = change(incident, actor, self.clock.now())
-        self.commit(incident)
+        self.commit(incident, by=principal)
         return result
 
     def _slt_of(self, principal: Principal, school_id: UUID, ids: tuple[UUID, ...], field: str) -> None:
@@ -76,7 +76,7 @@ class Incidents(ContextApplication):
         self._slt_of(principal, school_id, report.named_slt_ids, "named_slt_ids")
         incident = Incident.report(new_id(), principal.trust_id, school_id, principal.id, report,
                                    principal.actor(Action.INCIDENT_REPORT, school_id), self.clock.now())
-        self.commit(incident)
+        self.commit(incident, by=principal)
         return incident.id
 
     def assess(self, principal: Principal, incident_id: UUID, risk_level: str, safeguarding_concern: bool,

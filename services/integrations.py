@@ -14,7 +14,8 @@ from domain.errors import InvalidInput
 from domain.integration import IntegrationClient, Scope
 from services import readmodel as rm
 from services.authorisation import Action, Principal, can
-from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.event_log import EventLog
+from services.eventstore import ContextApplication, Forbidden, NotFound
 from services.ids import new_id
 from services.ports import ClientSecrets, Clock, SecretHasher
 
@@ -26,9 +27,9 @@ class InvalidClient(Exception):
 class Integrations(ContextApplication):
     name = "integrations"
 
-    def __init__(self, recorder: ApplicationRecorder, clock: Clock, hasher: SecretHasher, store: ClientSecrets,
-                 after_save: AfterSave | None = None) -> None:
-        super().__init__(recorder, clock, after_save)
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, log: EventLog, hasher: SecretHasher,
+                 store: ClientSecrets) -> None:
+        super().__init__(recorder, clock, log)
         self.hasher = hasher
         self.store = store
 
@@ -40,7 +41,7 @@ class Integrations(ContextApplication):
                                             principal.actor(Action.CLIENT_MANAGE, None), self.clock.now())
         secret = secrets.token_urlsafe(32)
         self.store.put(client.id, self.hasher.hash(secret))
-        self.commit(client)
+        self.commit(client, by=principal)
         return client.id, secret
 
     def revoke(self, principal: Principal, client_id: UUID, reason: str | None) -> None:
@@ -48,7 +49,7 @@ class Integrations(ContextApplication):
         if client is None or client.trust_id != principal.trust_id or not can(principal, Action.CLIENT_MANAGE, None):
             raise NotFound("integration client")
         client.revoke(reason, principal.actor(Action.CLIENT_MANAGE, None), self.clock.now())
-        self.commit(client)
+        self.commit(client, by=principal)
 
     def authenticate(self, client_id: str, secret: str, requested: str | None) -> tuple[IntegrationClient, list[str]]:
         """Checks the client's credentials; returns it and the granted scopes (requested ∩ registered)."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
+
+from eventsourcing.persistence import StoredEvent
+from sqlalchemy import Connection
 
 from domain.credentials import Credentials
 
@@ -21,6 +26,19 @@ class Clock(Protocol):
 
 def today_in_london(clock: Clock) -> date:
     return clock.now().astimezone(LONDON).date()
+
+
+class EventTable(Protocol):
+    """Where commands' events are inserted, in a transaction of the read model's engine (infra/database.py)."""
+
+    def appending(self) -> AbstractContextManager[Connection]:
+        """A transaction in which no one else appends events: ids are given, and commit, in order."""
+        ...
+
+    def insert(self, conn: Connection, stored: Sequence[StoredEvent]) -> list[int]:
+        """Inserts the events in `conn`'s transaction; their notification ids, in the order given. Raises the
+        eventsourcing IntegrityError if an aggregate version is taken already."""
+        ...
 
 
 class Vault(Protocol):

@@ -14,7 +14,8 @@ from domain.errors import FieldError
 from domain.pupil import Pupil, PupilRecord, pupil_id
 from services import readmodel as rm
 from services.authorisation import Action, Principal, can
-from services.eventstore import AfterSave, ContextApplication, Forbidden, NotFound
+from services.event_log import EventLog
+from services.eventstore import ContextApplication, Forbidden, NotFound
 from services.ports import Clock
 
 MAX_ROWS = 20_000
@@ -36,9 +37,8 @@ class UpsertResult:
 class ConsentRegister(ContextApplication):
     name = "pupils"
 
-    def __init__(self, recorder: ApplicationRecorder, clock: Clock, engine: Engine,
-                 after_save: AfterSave | None = None) -> None:
-        super().__init__(recorder, clock, after_save)
+    def __init__(self, recorder: ApplicationRecorder, clock: Clock, log: EventLog, engine: Engine) -> None:
+        super().__init__(recorder, clock, log)
         self.engine = engine
 
     def upsert(self, principal: Principal, school_id: UUID, rows: list[PupilRecord]) -> UpsertResult:
@@ -80,7 +80,7 @@ class ConsentRegister(ContextApplication):
             else:
                 result.unchanged += 1
         if changed:
-            self.commit(*changed)
+            self.commit(*changed, by=principal)
         return result
 
 

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from sqlalchemy import Engine, Text, and_, bindparam, case, cast, func, or_, select
 
-from domain.application import ApplicationSubmitted
 from domain.errors import InvalidInput
 from domain.events import ActorKind
 from domain.values import RUNNER_ROLES
@@ -20,7 +19,6 @@ from services import readmodel as rm
 from services.authorisation import Action, Principal, can, can_about_person, can_see_incident
 from services.eventstore import NotFound
 from services.inbox_queries import inbox_figures
-from services.projections.directory import submitted_row
 
 Row = dict[str, Any]
 
@@ -178,14 +176,7 @@ def _application_scope(principal: Principal, school_id: UUID) -> Any:
                 or_(t.c.applicant_id == principal.id, cast(t.c.runner_ids, Text).like(like)))
 
 
-def submitted_application(e: ApplicationSubmitted) -> Row:
-    """A submit's response, built from its event exactly as the projection builds the row (the applicant is the
-    actor), so that it needs no read-back: what GET answers once the read side has the event, which it has by
-    the time the submit returns (read-your-writes). Decision 0029."""
-    return _application(submitted_row(e, e.actor.display_name))
-
-
-#: Built once: every command on an application answers with it (docs/decisions/0022-hot-statements.md).
+#: Built once: every command on an application answers with it.
 APPLICATION_BY_ID = select(rm.applications).where(rm.applications.c.id == bindparam("id"))
 
 

@@ -68,9 +68,6 @@ projection_tracking = Table(
     "projection_tracking", metadata,
     Column("name", String(100), primary_key=True),
     Column("position", BigInteger, nullable=False, default=0),
-    #: What the projection carries from batch to batch, valid at `position` (the audit chain's last link): written
-    #: with the position, so the tracking lock returns it (docs/decisions/0031-tracking-carry.md).
-    Column("carry", Text, nullable=True),
 )
 
 trusts = Table(
@@ -428,7 +425,7 @@ READ_MODEL = "directory"  # the read-model projection's tracking row (its name f
 #: The tables a caller's Principal is read from (identity.principal_for_person/_for_client).
 PRINCIPAL_TABLES = frozenset(t.name for t in (people, role_assignments, schools, integration_clients))
 #: A tracking row the read-model projection moves to the position of the last event that wrote to one of
-#: PRINCIPAL_TABLES: cached principals stay valid while it is unchanged (docs/decisions/0021-group-commit.md).
+#: PRINCIPAL_TABLES: cached principals stay valid while it is unchanged (identity.PrincipalCache).
 PRINCIPALS_CHANGED = "directory.principals"
 #: The tables dashboards' coverage figures (people, trained, acknowledged) are counted from, and the tracking
 #: row moved when one of them changes: those figures are reused across commands that leave them alone.
@@ -539,7 +536,7 @@ def in_schools(column: ColumnElement[Any], school_ids: Sequence[UUID]) -> Column
     return column.in_(school_ids) if len(school_ids) <= FEW_SCHOOLS else true()
 
 
-#: Built once: constructing a statement costs more than executing this one (docs/decisions/0022-hot-statements.md).
+#: Built once: constructing a statement costs more than executing this one.
 POSITION_OF = select(projection_tracking.c.position).where(projection_tracking.c.name == bindparam("name"))
 
 
@@ -547,8 +544,12 @@ def read_model_position(engine: Engine, name: str = READ_MODEL) -> int:
     """How far the read model has got in the event log: cached answers are valid while this is unchanged.
     With name=PRINCIPALS_CHANGED: the last event that changed anything a Principal is made of."""
     with single_read(engine) as conn:
-        position = conn.execute(POSITION_OF, {"name": name}).scalar()
-    return int(position or 0)
+        return position_on(conn, name)
+
+
+def position_on(conn: Connection, name: str) -> int:
+    """read_model_position on a connection (inside a transaction)."""
+    return int(conn.execute(POSITION_OF, {"name": name}).scalar() or 0)
 
 
 T = TypeVar("T")
@@ -566,37 +567,13 @@ class MarkedCache:
         self.size = size
         self._items: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
-        #: Per database, the mark's position as this process last read it (for `peek`).
-        self._known: dict[str, int] = {}
-
-    def note(self, engine: Engine, mark: int) -> None:
-        """The mark's committed position, read by someone else (a commit, under its lock)."""
-        self._known[str(engine.url)] = mark
-
-    def read_mark(self, engine: Engine) -> int:
-        """The mark's position now (one query), which `peek` then goes by."""
-        mark = read_model_position(engine, self.mark)
-        self.note(engine, mark)
-        return mark
-
-    def peek(self, engine: Engine, key: tuple[Any, ...]) -> tuple[Any, int] | None:
-        """The answer cached at the mark's last known position, and that position, without a query: possibly
-        stale, so only for callers that confirm the position before acting on it (services/provisional.py).
-        None if nothing is cached there."""
-        url = str(engine.url)
-        mark = self._known.get(url)
-        if mark is None:
-            return None
-        with self._lock:
-            hit = self._items.get((url, *key, mark), _MISSING)
-        return None if hit is _MISSING else (hit, mark)
 
     def get_or_compute(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         return self.get_with_mark(engine, key, compute)[0]
 
     def get_with_mark(self, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> tuple[T, int]:
         """The answer and the mark's position it is valid at (read once, before any computing)."""
-        mark = self.read_mark(engine)
+        mark = read_model_position(engine, self.mark)
         full = (str(engine.url), *key, mark)
         with self._lock:
             hit = self._items.get(full, _MISSING)

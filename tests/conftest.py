@@ -65,6 +65,33 @@ def served(c: Container) -> Iterator[tuple[Container, TestClient[Any]]]:
         c.close()
 
 
+@contextmanager
+def live(c: Container) -> Iterator[str]:
+    """The real app on `c`, served by uvicorn on a free port in a thread, for tests whose clients run at once
+    (the TestClient serves one request at a time); yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(container=c), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start under uvicorn"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
 @dataclass
 class World:
     """A fresh trust with two schools and people in every role, built through the real services."""

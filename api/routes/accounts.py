@@ -10,8 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 
-from api.auth import authorised_at_commit
-from api.routes.common import container, now_and_today
+from api.routes.common import container, now_and_today, read_again_if_dropped
 from domain.credentials import Credentials
 from services import queries
 from services.authorisation import Principal
@@ -68,9 +67,8 @@ class AccountsController(Controller):
     def _one(self, request: Request[Any, Any, Any], principal: Principal, account_id: UUID) -> dict[str, Any]:
         c = container(request)
         now, today = now_and_today(c)
-        return queries.get_account(c.engine, principal, account_id, today, now)
+        return read_again_if_dropped(lambda: queries.get_account(c.engine, principal, account_id, today, now))
 
-    @authorised_at_commit
     @post("/schools/{school_id:uuid}/accounts", sync_to_thread=True,
           summary="Create an account from an approved application (moderator)")
     def create(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
@@ -108,7 +106,6 @@ class AccountsController(Controller):
         return Response({"account_id": account_id, "version": version, **secret.to_dict()},
                         headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
-    @authorised_at_commit
     @post("/accounts/{account_id:uuid}/runners", sync_to_thread=True,
           summary="Add a runner (trained, has acknowledged the current policy)")
     def add_runner(self, request: Request[Any, Any, Any], principal: Principal, account_id: UUID,
@@ -116,7 +113,6 @@ class AccountsController(Controller):
         container(request).accounts.add_runner(principal, account_id, data.person_id)
         return Response(self._one(request, principal, account_id), status_code=201)
 
-    @authorised_at_commit
     @delete("/accounts/{account_id:uuid}/runners/{person_id:uuid}", sync_to_thread=True, status_code=200,
             summary="Remove a runner; refused if the account would have fewer than two trained runners")
     def remove_runner(self, request: Request[Any, Any, Any], principal: Principal, account_id: UUID,
@@ -124,7 +120,6 @@ class AccountsController(Controller):
         container(request).accounts.remove_runner(principal, account_id, person_id, reason)
         return self._one(request, principal, account_id)
 
-    @authorised_at_commit
     @post("/accounts/{account_id:uuid}/lead", sync_to_thread=True, status_code=200,
           summary="Transfer the lead to a trained person (they become a runner if not one)")
     def lead(self, request: Request[Any, Any, Any], principal: Principal, account_id: UUID,
@@ -132,7 +127,6 @@ class AccountsController(Controller):
         container(request).accounts.transfer_lead(principal, account_id, data.person_id, data.reason)
         return self._one(request, principal, account_id)
 
-    @authorised_at_commit
     @post("/accounts/{account_id:uuid}/monitoring-checks", sync_to_thread=True,
           summary="Record that the account was checked (who, when)")
     def check(self, request: Request[Any, Any, Any], principal: Principal, account_id: UUID,
@@ -140,14 +134,12 @@ class AccountsController(Controller):
         container(request).accounts.record_check(principal, account_id, data.note if data else None)
         return Response(self._one(request, principal, account_id), status_code=201)
 
-    @authorised_at_commit
     @post("/accounts/{account_id:uuid}/suspend", sync_to_thread=True, status_code=200, summary="Suspend, with a reason")
     def suspend(self, request: Request[Any, Any, Any], principal: Principal, account_id: UUID,
                 data: ReasonIn) -> dict[str, Any]:
         container(request).accounts.suspend(principal, account_id, data.reason)
         return self._one(request, principal, account_id)
 
-    @authorised_at_commit
     @post("/accounts/{account_id:uuid}/reinstate", sync_to_thread=True, status_code=200,
           summary="Reinstate a suspended account (needs two trained runners)")
     def reinstate(self, request: Request[Any, Any, Any], principal: Principal, account_id: UUID,
@@ -155,7 +147,6 @@ class AccountsController(Controller):
         container(request).accounts.reinstate(principal, account_id, data.reason if data else None)
         return self._one(request, principal, account_id)
 
-    @authorised_at_commit
     @post("/accounts/{account_id:uuid}/close", sync_to_thread=True, status_code=200, summary="Close, with a reason")
     def close(self, request: Request[Any, Any, Any], principal: Principal, account_id: UUID,
               data: ReasonIn) -> dict[str, Any]:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 
-from api.auth import authorised_at_commit
-from api.routes.common import container
+from api.routes.common import container, read_again_if_dropped
 from domain.application import BusinessCase
 from services import queries
 from services.authorisation import Principal
-from services.deferred import run_deferred
 
 
 class ApplicationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -40,20 +37,17 @@ class ApplicationsController(Controller):
     tags = ["applications"]
 
     def _one(self, request: Request[Any, Any, Any], principal: Principal, application_id: UUID) -> dict[str, Any]:
-        return queries.get_application(container(request).engine, principal, application_id)
+        return read_again_if_dropped(
+            lambda: queries.get_application(container(request).engine, principal, application_id))
 
-    @authorised_at_commit
-    @post("/schools/{school_id:uuid}/applications",
+    @post("/schools/{school_id:uuid}/applications", sync_to_thread=True,
           summary="Submit a business case for a new school account (at least two named runners)")
-    async def submit(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-                     data: ApplicationIn) -> Response[Any]:
-        """On the event loop when it need not read (decision 0041): its commit is awaited there."""
+    def submit(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
+               data: ApplicationIn) -> dict[str, Any]:
         case = BusinessCase(data.aim, data.audience, data.promotion, tuple(data.runner_ids), data.visibility,
                             data.platform, data.proposed_handle)
-        applications = container(request).applications
-        event = await run_deferred(functools.partial(applications.submit_event, principal, school_id, case),
-                                   on_loop=not applications.submit_reads(principal, case.runner_ids))
-        return Response(queries.submitted_application(event), status_code=201)
+        application_id = container(request).applications.submit(principal, school_id, case)
+        return self._one(request, principal, application_id)
 
     @get("/schools/{school_id:uuid}/applications", sync_to_thread=True,
          summary="Applications at the school, oldest first; `after` is the cursor from the previous page")
@@ -66,7 +60,6 @@ class ApplicationsController(Controller):
     def one(self, request: Request[Any, Any, Any], principal: Principal, application_id: UUID) -> dict[str, Any]:
         return self._one(request, principal, application_id)
 
-    @authorised_at_commit
     @post("/applications/{application_id:uuid}/approve", sync_to_thread=True, status_code=200,
           summary="Approve (SLT). Refused with every unmet condition unless each runner has acknowledged the "
                   "current policy and holds unexpired training; never by the applicant")
@@ -75,7 +68,6 @@ class ApplicationsController(Controller):
         container(request).applications.approve(principal, application_id, data.reason if data else None)
         return self._one(request, principal, application_id)
 
-    @authorised_at_commit
     @post("/applications/{application_id:uuid}/reject", sync_to_thread=True, status_code=200,
           summary="Reject (SLT) with a reason")
     def reject(self, request: Request[Any, Any, Any], principal: Principal, application_id: UUID,
@@ -83,7 +75,6 @@ class ApplicationsController(Controller):
         container(request).applications.reject(principal, application_id, data.reason)
         return self._one(request, principal, application_id)
 
-    @authorised_at_commit
     @post("/applications/{application_id:uuid}/withdraw", sync_to_thread=True, status_code=200,
           summary="Withdraw (the applicant)")
     def withdraw(self, request: Request[Any, Any, Any], principal: Principal, application_id: UUID,

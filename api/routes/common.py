@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request
+from sqlalchemy.exc import DBAPIError
 
 from api.container import Container
 from services.ports import today_in_london
@@ -19,3 +22,24 @@ def container(request: Request[Any, Any, Any]) -> Container:
 
 def now_and_today(c: Container) -> tuple[datetime, date]:
     return c.clock.now(), today_in_london(c.clock)
+
+
+T = TypeVar("T")
+
+
+#: Seconds to wait before each further try of a command's answer whose connection the database dropped.
+READ_AGAIN_AFTER_S = (0.1, 0.5)
+
+
+def read_again_if_dropped(read: Callable[[], T]) -> T:
+    """A read that answers a command, made after the command's events were written: if the database dropped the
+    connection under it (a restart, a failover), it is read again on a fresh connection, twice more at most, so
+    that a command that was written is not answered 503."""
+    for wait in (*READ_AGAIN_AFTER_S, None):
+        try:
+            return read()
+        except DBAPIError as e:
+            if not e.connection_invalidated or wait is None:
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover

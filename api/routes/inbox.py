@@ -9,8 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
-from api.auth import authorised_at_commit
-from api.routes.common import container
+from api.routes.common import container, read_again_if_dropped
 from services import inbox_queries as iq
 from services.authorisation import Principal
 
@@ -70,9 +69,8 @@ class InboxController(Controller):
 
     def _one(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID) -> dict[str, Any]:
         c = container(request)
-        return iq.get_interaction(c.engine, principal, interaction_id, c.clock.now())
+        return read_again_if_dropped(lambda: iq.get_interaction(c.engine, principal, interaction_id, c.clock.now()))
 
-    @authorised_at_commit
     @post("/schools/{school_id:uuid}/interactions", sync_to_thread=True,
           summary="Record an inbound comment, query, complaint or message; its response deadline is set now. "
                   "Re-sending the same external_ref for the account returns the same interaction")
@@ -94,7 +92,6 @@ class InboxController(Controller):
     def one(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID) -> dict[str, Any]:
         return self._one(request, principal, interaction_id)
 
-    @authorised_at_commit
     @post("/interactions/{interaction_id:uuid}/acknowledge", sync_to_thread=True, status_code=200,
           summary="Acknowledge receipt (meets the SLA)")
     def acknowledge(self, request: Request[Any, Any, Any], principal: Principal,
@@ -102,7 +99,6 @@ class InboxController(Controller):
         container(request).inbox.acknowledge(principal, interaction_id)
         return self._one(request, principal, interaction_id)
 
-    @authorised_at_commit
     @post("/interactions/{interaction_id:uuid}/respond", sync_to_thread=True, status_code=200,
           summary="Record the response")
     def respond(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID,
@@ -110,7 +106,6 @@ class InboxController(Controller):
         container(request).inbox.respond(principal, interaction_id, data.response if data else None)
         return self._one(request, principal, interaction_id)
 
-    @authorised_at_commit
     @post("/interactions/{interaction_id:uuid}/assign", sync_to_thread=True, status_code=200,
           summary="Assign to a moderator")
     def assign(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID,
@@ -118,7 +113,6 @@ class InboxController(Controller):
         container(request).inbox.assign(principal, interaction_id, data.assignee_id)
         return self._one(request, principal, interaction_id)
 
-    @authorised_at_commit
     @post("/interactions/{interaction_id:uuid}/close", sync_to_thread=True, status_code=200, summary="Close")
     def close(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID,
               data: CloseIn | None = None) -> dict[str, Any]:
@@ -137,7 +131,6 @@ class MentionsController(Controller):
     path = "/api/v1"
     tags = ["mentions"]
 
-    @authorised_at_commit
     @post("/schools/{school_id:uuid}/mentions", sync_to_thread=True,
           summary="Push a public mention (integration or moderator); the same key twice is one mention (200)")
     def capture(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
@@ -153,7 +146,6 @@ class MentionsController(Controller):
              status: str | None = None) -> dict[str, Any]:
         return {"items": iq.list_mentions(container(request).engine, principal, school_id, status)}
 
-    @authorised_at_commit
     @post("/mentions/{mention_id:uuid}/triage", sync_to_thread=True, status_code=200,
           summary="Triage: ignore, respond, or escalate (creates an incident)")
     def triage(self, request: Request[Any, Any, Any], principal: Principal, mention_id: UUID,

@@ -12,8 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
-from api.auth import authorised_at_commit
-from api.routes.common import container
+from api.routes.common import container, read_again_if_dropped
 from domain.errors import InvalidInput
 from domain.incident import Report
 from services import audit, queries
@@ -99,9 +98,8 @@ class IncidentsController(Controller):
 
     def _one(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID) -> dict[str, Any]:
         c = container(request)
-        return queries.get_incident(c.engine, principal, incident_id, c.clock.now())
+        return read_again_if_dropped(lambda: queries.get_incident(c.engine, principal, incident_id, c.clock.now()))
 
-    @authorised_at_commit
     @post("/schools/{school_id:uuid}/incidents", sync_to_thread=True,
           summary="Report an incident (anyone with a role at the school)")
     def report(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
@@ -129,7 +127,6 @@ class IncidentsController(Controller):
     def one(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID) -> dict[str, Any]:
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/assessment", sync_to_thread=True, status_code=200,
           summary="SLT initial assessment: risk, safeguarding concern, immediate actions, investigators")
     def assess(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
@@ -138,7 +135,6 @@ class IncidentsController(Controller):
                                             data.immediate_actions, tuple(data.investigator_ids))
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/staff", sync_to_thread=True, status_code=200,
           summary="Record a member of staff involved")
     def staff(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
@@ -147,7 +143,6 @@ class IncidentsController(Controller):
                                                               data.involvement)
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/agencies", sync_to_thread=True, status_code=200,
           summary="Involve an external agency: police, lado, childrens_services, ico, platform")
     def agencies(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
@@ -156,7 +151,6 @@ class IncidentsController(Controller):
                                                     data.contact, data.notes)
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/police-referral", sync_to_thread=True, status_code=200,
           summary="Escalate to the police with the crime reference")
     def police(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
@@ -165,7 +159,6 @@ class IncidentsController(Controller):
                                                      data.referred_on)
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/disciplinary-referral", sync_to_thread=True, status_code=200,
           summary="Refer a member of staff under the disciplinary policy")
     def disciplinary(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
@@ -173,7 +166,6 @@ class IncidentsController(Controller):
         container(request).incidents.refer_to_disciplinary(principal, incident_id, data.subject_id, data.summary)
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/notes", sync_to_thread=True, status_code=200, summary="Add a note")
     def note(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
              data: NoteIn) -> dict[str, Any]:
@@ -196,7 +188,6 @@ class IncidentsController(Controller):
         item = next(e for e in incident["evidence"] if e["id"] == evidence_id)
         return Response(item, status_code=201)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/moderation-actions", sync_to_thread=True, status_code=200,
           summary="Block, report, delete or hide, with the reason told to the audience (required)")
     def moderation(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
@@ -205,7 +196,6 @@ class IncidentsController(Controller):
                                                             data.reason)
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/takedown-steps", sync_to_thread=True, status_code=200,
           summary="Parent take-down: removal_requested, discussion_invited, complaints_procedure_referred")
     def takedown(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
@@ -214,7 +204,6 @@ class IncidentsController(Controller):
                                                           data.notes)
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/resolve", sync_to_thread=True, status_code=200,
           summary="Resolve with an outcome")
     def resolve(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
@@ -222,7 +211,6 @@ class IncidentsController(Controller):
         container(request).incidents.resolve(principal, incident_id, data.outcome)
         return self._one(request, principal, incident_id)
 
-    @authorised_at_commit
     @post("/incidents/{incident_id:uuid}/reopen", sync_to_thread=True, status_code=200,
           summary="Reopen with a reason")
     def reopen(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 
-from api.routes.common import container
+from api.routes.common import container, read_again_if_dropped
 from domain.trust import TrustSettings
 from services import queries
 from services.authorisation import Principal
@@ -41,8 +41,8 @@ class SchoolsController(Controller):
     def add(self, request: Request[Any, Any, Any], principal: Principal, data: SchoolIn) -> Response[Any]:
         c = container(request)
         school_id = c.directory.add_school(principal, data.name, data.urn, data.nation)
-        refreshed = c.refresh_principal(principal)
-        return Response(queries.get_school(c.engine, refreshed, school_id), status_code=201)
+        return Response(read_again_if_dropped(
+            lambda: queries.get_school(c.engine, c.refresh_principal(principal), school_id)), status_code=201)
 
     @get("/schools", sync_to_thread=True, summary="Schools the caller can see")
     def list(self, request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:
@@ -57,7 +57,8 @@ class SchoolsController(Controller):
     def publish(self, request: Request[Any, Any, Any], principal: Principal, data: PolicyVersionIn) -> Response[Any]:
         c = container(request)
         version_id = c.directory.publish_policy(principal, data.label, data.summary)
-        item = next(v for v in queries.list_policy_versions(c.engine, principal) if v["id"] == version_id)
+        versions = read_again_if_dropped(lambda: queries.list_policy_versions(c.engine, principal))
+        item = next(v for v in versions if v["id"] == version_id)
         return Response(item, status_code=201)
 
     @get("/policy-versions", sync_to_thread=True, tags=["policy"], summary="The trust's policy versions")
@@ -70,7 +71,7 @@ class SchoolsController(Controller):
                  data: TrustSettingsIn) -> dict[str, Any]:
         c = container(request)
         c.directory.change_trust_settings(principal, TrustSettings(**msgspec.structs.asdict(data)))
-        return queries.get_trust_settings(c.engine, principal)
+        return read_again_if_dropped(lambda: queries.get_trust_settings(c.engine, principal))
 
     @get("/trust/settings", sync_to_thread=True, tags=["policy"], summary="The trust's settings")
     def get_settings(self, request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:

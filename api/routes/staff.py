@@ -9,8 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 
-from api.auth import authorised_at_commit
-from api.routes.common import container, now_and_today
+from api.routes.common import container, now_and_today, read_again_if_dropped
 from services import queries
 from services.authorisation import Principal
 
@@ -44,7 +43,7 @@ class StaffController(Controller):
 
     def _person(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID) -> dict[str, Any]:
         c = container(request)
-        return queries.get_person(c.engine, principal, person_id, now_and_today(c)[1])
+        return read_again_if_dropped(lambda: queries.get_person(c.engine, principal, person_id, now_and_today(c)[1]))
 
     @post("/schools/{school_id:uuid}/staff", sync_to_thread=True,
           summary="Add a person with roles at a school (201); someone already known by email gains the roles (200)")
@@ -54,7 +53,6 @@ class StaffController(Controller):
         added = c.directory.add_staff(principal, school_id, data.display_name, data.email, data.roles)
         return Response(self._person(request, principal, added.person_id), status_code=201 if added.created else 200)
 
-    @authorised_at_commit
     @delete("/schools/{school_id:uuid}/staff/{person_id:uuid}/roles/{role:str}", sync_to_thread=True,
             status_code=204, summary="End one of a person's roles at the school (their other roles stay); only "
                                      "someone who could give the role may end it, and never their own")
@@ -71,7 +69,6 @@ class StaffController(Controller):
     def one(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID) -> dict[str, Any]:
         return self._person(request, principal, person_id)
 
-    @authorised_at_commit
     @post("/staff/{person_id:uuid}/training", sync_to_thread=True,
           summary="Record completed social media training (expiry defaults to the trust's validity period)")
     def training(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID,
@@ -80,7 +77,6 @@ class StaffController(Controller):
                                                      data.expires_on)
         return Response(self._person(request, principal, person_id), status_code=201)
 
-    @authorised_at_commit
     @post("/staff/{person_id:uuid}/acknowledgements", sync_to_thread=True,
           summary="Record that the person has read and understood the policy (default: the current version)")
     def acknowledge(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID,
@@ -88,7 +84,6 @@ class StaffController(Controller):
         container(request).directory.acknowledge_policy(principal, person_id, data.policy_version_id)
         return Response(self._person(request, principal, person_id), status_code=201)
 
-    @authorised_at_commit
     @post("/staff/{person_id:uuid}/personal-accounts", sync_to_thread=True,
           summary="Declare a personal social media account (does it name the school? has it a disclaimer?)")
     def personal_account(self, request: Request[Any, Any, Any], principal: Principal, person_id: UUID,

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from domain.chain import GENESIS, chain_link
 from domain.events import Actor, DomainEvent
@@ -96,6 +96,9 @@ def record(b: Batch, event: DomainEvent, position: int) -> None:
         b.append(rm.audit_entities, entity_id=entity_id, position=position)
 
 
+LINK_AT = select(rm.audit_chain.c.link).where(rm.audit_chain.c.position == bindparam("position"))
+
+
 class ChainProjection:
     """Appends one link per event. Never rebuilt: a rebuild would launder a tampered event into a fresh chain."""
 
@@ -104,27 +107,15 @@ class ChainProjection:
 
     def __init__(self) -> None:
         self._prev = GENESIS
-        #: The position whose link is in _prev after the last batch this process wrote; -1 when unknown, as it is
-        #: from begin() until end(). Reused only when the position read under the tracking lock is exactly that,
-        #: so a batch that failed part-way, a rolled-back commit, or another process writing in between makes
-        #: begin() read the link from the table again.
-        self._prev_at = -1
 
-    def begin(self, b: Batch, position: int, carry: str | None = None) -> None:
-        reuse = position == self._prev_at
-        self._prev_at = -1  # unknown until end(): a batch that fails part-way has moved _prev past what committed
-        if reuse:
-            return
-        if carry is not None:  # the last link, written with `position` (decision 0031)
-            self._prev = carry
-            return
-        last = b.execute(select(rm.audit_chain.c.link).order_by(rm.audit_chain.c.position.desc()).limit(1)).scalar()
+    def begin(self, b: Batch, position: int) -> None:
+        """The link at the chain's position (the last event it linked), read in the transaction that holds the
+        chain's tracking row."""
+        last = b.execute(LINK_AT.params(position=position)).scalar() if position else None
         self._prev = last or GENESIS
 
-    def end(self, b: Batch, last: int) -> str | None:
-        """Carries the last link: the tracking lock returns it to whichever process writes the next batch."""
-        self._prev_at = last
-        return self._prev
+    def end(self, b: Batch, last: int) -> None:
+        pass
 
     def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None:
         link = chain_link(

@@ -140,32 +140,14 @@ def _personal_account(b: Batch, e: pe.PersonalAccountDeclared) -> None:
     )
 
 
-def submitted_row(e: ap.ApplicationSubmitted, applicant_name: str) -> dict[str, Any]:
-    """The rm_applications row a submit makes (also the submit's response: queries.submitted_application)."""
-    return {
-        "id": e.originator_id,
-        "trust_id": e.trust_id,
-        "school_id": e.school_id,
-        "applicant_id": e.applicant_id,
-        "applicant_name": applicant_name or e.actor.display_name,
-        "aim": e.aim,
-        "audience": e.audience,
-        "promotion": e.promotion,
-        "runner_ids": [str(r) for r in e.runner_ids],
-        "visibility": e.visibility,
-        "platform": e.platform,
-        "proposed_handle": e.proposed_handle,
-        "status": ap.ApplicationStatus.SUBMITTED.value,
-        "submitted_at": e.occurred_at,
-        "decided_at": None,
-        "decided_by": None,
-        "reason": None,
-        "version": e.originator_version,
-    }
-
-
 def _submitted(b: Batch, e: ap.ApplicationSubmitted) -> None:
-    b.insert(rm.applications, **submitted_row(e, person_name(b, e.applicant_id, e.actor)))
+    b.insert(rm.applications, id=e.originator_id, trust_id=e.trust_id, school_id=e.school_id,
+             applicant_id=e.applicant_id,
+             applicant_name=person_name(b, e.applicant_id, e.actor) or e.actor.display_name,
+             aim=e.aim, audience=e.audience, promotion=e.promotion, runner_ids=[str(r) for r in e.runner_ids],
+             visibility=e.visibility, platform=e.platform, proposed_handle=e.proposed_handle,
+             status=ap.ApplicationStatus.SUBMITTED.value, submitted_at=e.occurred_at, decided_at=None,
+             decided_by=None, reason=None, version=e.originator_version)
     b.count(rm.school_application_counts, 1, school_id=e.school_id, status=ap.ApplicationStatus.SUBMITTED.value,
             trust_id=e.trust_id)
 

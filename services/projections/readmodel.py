@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from eventsourcing.persistence import Notification
-from sqlalchemy import insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.events import DomainEvent
 from services import readmodel as rm
@@ -20,11 +24,19 @@ HANDLERS: dict[type[DomainEvent], Handler] = {
 }
 
 
+@functools.cache
+def _set_position(dialect: str) -> Any:
+    """INSERT a tracking row, or set the position of the one already there (built once)."""
+    t = rm.projection_tracking
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(t)
+    return statement.on_conflict_do_update(index_elements=[t.c.name], set_={"position": statement.excluded.position})
+
+
 class ReadModelProjection:
     name = rm.READ_MODEL
     rebuildable = True
 
-    def begin(self, b: Batch, position: int, carry: str | None = None) -> None:
+    def begin(self, b: Batch, position: int) -> None:
         pass
 
     def handle(self, b: Batch, event: DomainEvent, notification: Notification) -> None:
@@ -33,14 +45,9 @@ class ReadModelProjection:
             handler(b, event)
         audit.record(b, event, notification.id)
 
-    def end(self, b: Batch, last: int) -> str | None:
-        """After the batch is written: if it changed what principals (PrincipalCache) or coverage figures
-        (COVERAGE) are made of, say so by moving their tracking rows."""
-        t = rm.projection_tracking
-        for mark, tables in rm.CHANGE_MARKS.items():
-            if b.touched & tables:
-                b.sync()  # the batch's rows first: the mark moves in their transaction, and after them
-                moved = b.conn.execute(update(t).where(t.c.name == mark).values(position=last))
-                if moved.rowcount == 0:
-                    b.conn.execute(insert(t).values(name=mark, position=last))
-        return None
+    def end(self, b: Batch, last: int) -> None:
+        """After the batch is written: if it changed what principals (PrincipalCache) or cached figures (COVERAGE,
+        FIGURES) are made of, say so by moving their change marks, in the same transaction."""
+        moved = [{"name": mark, "position": last} for mark, tables in rm.CHANGE_MARKS.items() if b.touched & tables]
+        if moved:
+            b.then(_set_position(b.conn.dialect.name).values(moved))

@@ -139,9 +139,9 @@ def test_service_level_conflict_is_detected_by_the_event_store(world: World) -> 
     now = world.c.clock.now()
     a.reject(head.id, "first", head.actor(*_decide(world)), now)
     b.reject(head.id, "second", head.actor(*_decide(world)), now)
-    world.c.applications.commit(a)
+    world.c.applications.commit(a, by=None)
     try:
-        world.c.applications.commit(b)
+        world.c.applications.commit(b, by=None)
         raise AssertionError("expected a conflict")
     except ConcurrencyConflict:
         pass

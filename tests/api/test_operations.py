@@ -3,22 +3,16 @@ never a token; the dev-only tools are refused outside development."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import dataclasses
 import io
 import json
 import logging
 import os
 import subprocess
 import sys
-import threading
-from typing import Any
 
 import pytest
-from litestar.testing import TestClient
 
-from api.app import create_app
 from infra import logs
 from infra.settings import Settings, SettingsError
 from tests.conftest import ROOT, World
@@ -40,34 +34,6 @@ def test_production_refuses_development_defaults() -> None:
         Settings.from_env({"SOCIALGOV_TOKEN_TTL_MINUTES": "soon"})
     with pytest.raises(SettingsError, match="32 bytes"):
         Settings.from_env({"SOCIALGOV_MASTER_KEY": base64.b64encode(b"short").decode()})
-    with pytest.raises(SettingsError, match="SOCIALGOV_WEB_THREADS"):
-        Settings.from_env({"SOCIALGOV_WEB_THREADS": "0"})
-    assert Settings.from_env({}).web_threads == 16 and Settings.from_env({"SOCIALGOV_WEB_THREADS": "3"}).web_threads == 3
-
-
-@pytest.mark.parametrize("threads", [2, 3])
-def test_the_app_runs_its_handlers_on_as_many_threads_as_configured(container: Any, threads: int) -> None:
-    """SOCIALGOV_WEB_THREADS (decision 0039): once the app has started, its loop runs synchronous handlers on that
-    many threads of its own. Three jobs that must all be running at once to pass a barrier pass with three threads
-    and are held back with two."""
-    app = create_app(dataclasses.replace(container.settings, web_threads=threads), container)
-    barrier = threading.Barrier(3, timeout=1)
-
-    async def three_at_once() -> list[str]:
-        def job() -> str:
-            barrier.wait()
-            return threading.current_thread().name
-
-        loop = asyncio.get_running_loop()
-        return list(await asyncio.gather(*(loop.run_in_executor(None, job) for _ in range(3))))
-
-    with TestClient(app) as client:
-        if threads >= 3:
-            names = client.blocking_portal.call(three_at_once)
-            assert all(name.startswith("socialgov-web") for name in names)
-        else:
-            with pytest.raises(threading.BrokenBarrierError):
-                client.blocking_portal.call(three_at_once)
 
 
 def test_dev_token_is_refused_in_production() -> None:

@@ -1,5 +1,6 @@
-"""`socialgov run` with several web processes on PostgreSQL: every process serves commands, and a command's
-write is visible to a read that lands on another process (read-your-writes goes through the database)."""
+"""`socialgov run` with several web processes on PostgreSQL (uvicorn's workers): commands from many clients all land
+once, and a command's write is visible to a read that lands on another process (read-your-writes goes through the
+database)."""
 
 from __future__ import annotations
 
@@ -54,29 +55,17 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-ESTABLISHED, LISTEN = "01", "0A"
-
-
-def _sockets_per_process(pids: list[int], port: int, state: str) -> dict[int, int]:
-    """How many sockets on local `port` in TCP `state` each process holds (from /proc: the socket inodes of its
-    fds, matched against the kernel's TCP table)."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
-            inodes.add(fields[9])
-    counts = {}
-    for pid in pids:
-        held = 0
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:[") and target[8:-1] in inodes:
-                held += 1
-        counts[pid] = held
-    return counts
+def _workers(pid: int) -> list[int]:
+    """uvicorn's worker processes under the server (multiprocessing's spawned children, not its resource tracker)."""
+    found = []
+    for child in _children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_text()
+        except OSError:
+            continue
+        if "spawn_main" in cmdline and "resource_tracker" not in cmdline:
+            found.append(child)
+    return found
 
 
 def test_two_web_processes_serve_commands_with_read_your_writes(tmp_path: Path) -> None:
@@ -112,20 +101,7 @@ def test_two_web_processes_serve_commands_with_read_your_writes(tmp_path: Path) 
                 except httpx.TransportError:
                     pass
                 time.sleep(0.3)
-            listening = _sockets_per_process(_children(server.pid), port, LISTEN)
-            web = [pid for pid, n in listening.items() if n == 1]
-            assert len(web) == 2, f"expected two web processes, each with its own listening socket: {listening}"
-            # keep-alive connections opened at once are spread over both processes (each has its own
-            # SO_REUSEPORT socket), not all accepted by the quickest one
-            clients = [httpx.Client(base_url=base) for _ in range(16)]
-            try:
-                for h in clients:
-                    assert h.get("/api/v1/health").status_code == 200
-                spread = _sockets_per_process(web, port, ESTABLISHED)
-                assert sum(spread.values()) == 16 and all(n > 0 for n in spread.values()), spread
-            finally:
-                for h in clients:
-                    h.close()
+            assert len(_workers(server.pid)) == 2, "expected two web processes"
             headers = {"Authorization": f"Bearer {c.tokens.issue(staff[0], auth_method='test')}"}
             body = APPLICATION | {"runner_ids": [str(p) for p in staff]}
             problems: list[str] = []
@@ -161,14 +137,3 @@ def test_two_web_processes_serve_commands_with_read_your_writes(tmp_path: Path) 
             assert not [pid for pid in children if _state(pid) not in ("gone", "Z")], "web processes left behind"
     finally:
         c.close()
-
-
-def test_web_processes_refuse_a_port_in_use() -> None:
-    from api.processes import serve_processes
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        started = time.monotonic()
-        assert serve_processes(2, "127.0.0.1", taken.getsockname()[1]) == 1
-        assert time.monotonic() - started < 5  # refused before starting any process

@@ -1,6 +1,6 @@
-"""The event store's insert (docs/decisions/0027-one-statement-event-insert.md): ids in the order given, all or
-nothing on a conflict, and one writer at a time, so that notifications become visible in id order (the
-projections rely on it). On PostgreSQL the insert is one call of our function; on SQLite the library's insert."""
+"""The event table's insert (infra/database.EventTable), which every command's events go through: ids in the order
+given, all or nothing on a conflict, and one writer at a time, so that notifications become visible in id order
+(the projections rely on it)."""
 
 from __future__ import annotations
 
@@ -27,11 +27,17 @@ def _events(c: Container, n: int = 1) -> list[StoredEvent]:
             for e in Trust.register(uuid.uuid4(), "Insert test trust", actor, now).collect_events()]
 
 
+def _insert(c: Container, events: list[StoredEvent]) -> list[int]:
+    table = c.projections.table
+    with table.appending() as conn:
+        return table.insert(conn, events)
+
+
 def test_events_of_several_aggregates_get_ascending_ids_in_the_order_given(container: Container) -> None:
     r = container.recorder
     events = _events(container, 3)
     before = int(r.max_notification_id() or 0)
-    ids = r.insert_events(events)
+    ids = _insert(container, events)
     assert ids is not None and len(ids) == 3 and list(ids) == sorted(ids) and ids[0] > before
     assert [list(r.select_events(e.originator_id)) for e in events] == [[e] for e in events]  # byte for byte
     assert [n.originator_id for n in r.select_notifications(ids[0], 3)] == [e.originator_id for e in events]
@@ -40,10 +46,10 @@ def test_events_of_several_aggregates_get_ascending_ids_in_the_order_given(conta
 def test_a_conflict_writes_nothing_of_the_call(container: Container) -> None:
     r = container.recorder
     taken, fresh = _events(container, 2)
-    r.insert_events([taken])
+    _insert(container, [taken])
     top = r.max_notification_id()
     with pytest.raises(IntegrityError):
-        r.insert_events([fresh, taken])
+        _insert(container, [fresh, taken])
     assert list(r.select_events(fresh.originator_id)) == []
     assert r.max_notification_id() == top
 
@@ -56,16 +62,16 @@ def _hold_the_log(url: str) -> Any:
         return conn
     conn = psycopg.connect(url.replace("+psycopg", ""))
     # ROW EXCLUSIVE, as any INSERT takes: a plain insert would not wait for it, so the writer below waits only
-    # because it takes the library's EXCLUSIVE table lock first, and ids then become visible in id order.
+    # because it takes the EXCLUSIVE table lock first, and ids then become visible in id order.
     conn.execute(f"LOCK TABLE {EVENTS_TABLE} IN ROW EXCLUSIVE MODE")
     return conn
 
 
 def test_an_insert_waits_for_the_writer_holding_the_log(container: Container) -> None:
-    r, url = container.recorder, str(container.settings.database_url)
+    url = str(container.settings.database_url)
     holder = _hold_the_log(url)
     got: list[Any] = []
-    writer = threading.Thread(target=lambda: got.append(r.insert_events(_events(container))))
+    writer = threading.Thread(target=lambda: got.append(_insert(container, _events(container))))
     try:
         writer.start()
         time.sleep(0.5)
@@ -78,8 +84,8 @@ def test_an_insert_waits_for_the_writer_holding_the_log(container: Container) ->
 
 
 def test_recorders_starting_together_all_work(container: Container) -> None:
-    """Several web processes start at once, and each creates the store's tables and (PostgreSQL) our insert
-    function: none may fail, and each can write afterwards."""
+    """Several web processes start at once, and each creates the store's tables: none may fail, and each can
+    write afterwards."""
     url = str(container.settings.database_url)
     recorders: list[Any] = []
     errors: list[BaseException] = []

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services import readmodel as rm
-from services.projections.runner import Projector
+from services.projections.runner import Projections
 from tests.conftest import World
 
 
@@ -30,8 +30,8 @@ def test_rebuild_from_zero_gives_identical_tables(world: World) -> None:
     world.post("alice", f"/api/v1/staff/{world.people['alice']}/personal-accounts",
                {"platform": "x", "handle": "@a", "names_school": True, "disclaimer_present": True})
     before = dump(world)
-    position = world.c.projector.position()
-    replayed = world.c.projector.rebuild()
+    position = world.c.projections.position()
+    replayed = world.c.projections.rebuild()
     assert replayed == position == world.c.recorder.max_notification_id()
     assert dump(world) == before
     assert sum(len(v) for v in before.values()) > 20
@@ -44,20 +44,16 @@ def test_concurrent_catch_ups_apply_each_event_once(world: World) -> None:
     from domain.school import School
     from services.directory import system_actor
 
-    # Write events without projecting them (as a bulk import would), then race three catch-ups.
-    saved_hook = c.directory.after_save
-    c.directory.after_save = None
-    try:
-        for i in range(30):
-            s = School.add(__import__("uuid").uuid4(), world.trust_id, f"Race {i}", f"{700000 + i}", "england",
-                           system_actor("test"), c.clock.now())
-            c.directory.commit(s)
-    finally:
-        c.directory.after_save = saved_hook
-    projectors = [Projector(c.engine, c.recorder, c.mapper, c.projector.projection, batch_size=7) for _ in range(3)]
+    # Write events without projecting them (as the bulk seed does), then race three catch-ups.
+    for i in range(30):
+        s = School.add(__import__("uuid").uuid4(), world.trust_id, f"Race {i}", f"{700000 + i}", "england",
+                       system_actor("test"), c.clock.now())
+        c.directory.save(s)
+    projectors = [Projections(c.engine, c.projections.table, c.recorder, c.mapper, c.projections.projections,
+                              batch_size=7) for _ in range(3)]
     errors: list[BaseException] = []
 
-    def run(p: Projector) -> None:
+    def run(p: Projections) -> None:
         try:
             p.catch_up()
         except BaseException as e:  # pragma: no cover - reported below
@@ -69,7 +65,7 @@ def test_concurrent_catch_ups_apply_each_event_once(world: World) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert c.projector.position() == c.recorder.max_notification_id()
+    assert c.projections.position() == c.recorder.max_notification_id()
     with c.engine.connect() as conn:
         names = conn.execute(select(rm.schools.c.name).where(rm.schools.c.trust_id == world.trust_id,
                                                              rm.schools.c.name.like("Race %"))).scalars().all()
@@ -78,7 +74,7 @@ def test_concurrent_catch_ups_apply_each_event_once(world: World) -> None:
 
 def test_a_command_returns_only_when_the_read_side_shows_it(world: World) -> None:
     app_id = world.application("carol")
-    assert world.c.projector.position() == world.c.recorder.max_notification_id()
+    assert world.c.projections.position() == world.c.recorder.max_notification_id()
     assert world.get("head", f"/api/v1/applications/{app_id}").status_code == 200
 
 
@@ -95,8 +91,8 @@ def _contains(value: Any, text: str) -> bool:
 
 
 def test_any_text_round_trips_exactly_through_a_round_and_a_rebuild(world: World) -> None:
-    """The round's writes are rendered with their values on PostgreSQL (decision 0028): text that is SQL, quotes,
-    backslashes, placeholders and dollar quotes is stored exactly, as a rebuild (plain statements) stores it."""
+    """Text that is SQL, quotes, backslashes, placeholders and dollar quotes is stored exactly, by a command and by
+    a rebuild."""
     world.ready("alice", "bob")
     ids = []
     for i, text in enumerate(HOSTILE):
@@ -114,5 +110,5 @@ def test_any_text_round_trips_exactly_through_a_round_and_a_rebuild(world: World
         assert _contains(submitted["data"], text)  # the audit row's JSON too
     assert world.get("admin", "/api/v1/audit/verify").json()["ok"] is True
     before = dump(world)
-    world.c.projector.rebuild()
+    world.c.projections.rebuild()
     assert dump(world) == before
