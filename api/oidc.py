@@ -41,7 +41,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException, TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
@@ -535,7 +535,8 @@ def _refuse(request: Request[Any, Any, Any], refusal: SignInRefused, trust: Trus
 
 @get("/auth/login", sync_to_thread=True, include_in_schema=False, guards=AUTH_GUARDS,
      exception_handlers=AUTH_EXCEPTION_HANDLERS)
-def login(request: Request[Any, Any, Any], trust: str | None = None, next: str | None = None) -> Response[Any]:
+def login(request: Request[Any, Any, Any], trust: FromQuery[str | None] = None,
+          next: FromQuery[str | None] = None) -> Response[Any]:
     runtime = oidc_runtime(request.app)
     trusts = runtime.config.trusts
     return_to = safe_return_to(next)
@@ -578,8 +579,9 @@ def login(request: Request[Any, Any, Any], trust: str | None = None, next: str |
 
 @get("/auth/callback", sync_to_thread=True, include_in_schema=False, guards=AUTH_GUARDS,
      exception_handlers=AUTH_EXCEPTION_HANDLERS)
-def callback(request: Request[Any, Any, Any], oauth_state: Annotated[str | None, Parameter(query="state")] = None,
-             code: str | None = None, error: str | None = None, iss: str | None = None) -> Response[Any]:
+def callback(request: Request[Any, Any, Any], oauth_state: Annotated[str | None, QueryParameter(name="state")] = None,
+             code: FromQuery[str | None] = None, error: FromQuery[str | None] = None,
+             iss: FromQuery[str | None] = None) -> Response[Any]:
     runtime = oidc_runtime(request.app)
     now = runtime.now()
     pending = runtime.pending.take(oauth_state or "", now)

@@ -8,10 +8,15 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from litestar import Request
+from litestar.di import NamedDependency
 from sqlalchemy.exc import DBAPIError
 
 from api.container import Container
+from services.authorisation import Principal
 from services.ports import today_in_london
+
+#: A route's authenticated caller, provided by api/auth.verified_principal.
+Caller = NamedDependency[Principal]
 
 
 def container(request: Request[Any, Any, Any]) -> Container:

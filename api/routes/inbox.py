@@ -8,8 +8,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from api.routes.common import container, read_again_if_dropped
+from api.routes.common import Caller, container, read_again_if_dropped
 from services import inbox_queries as iq
 from services.authorisation import Principal
 
@@ -74,8 +75,8 @@ class InboxController(Controller):
     @post("/schools/{school_id:uuid}/interactions", sync_to_thread=True,
           summary="Record an inbound comment, query, complaint or message; its response deadline is set now. "
                   "Re-sending the same external_ref for the account returns the same interaction")
-    def receive(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-                data: InteractionIn) -> Response[Any]:
+    def receive(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+                data: JSONBody[InteractionIn]) -> Response[Any]:
         iid = container(request).inbox.receive(principal, school_id, data.account_id, data.kind, data.received_at,
                                                data.author_handle, data.excerpt, data.link, data.external_ref,
                                                data.assignee_id)
@@ -83,46 +84,46 @@ class InboxController(Controller):
 
     @get("/schools/{school_id:uuid}/interactions", sync_to_thread=True,
          summary="Interactions, latest deadline first; `sla_state`: on_track, due_soon, breached, met, met_late")
-    def list(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-             sla_state: str | None = None) -> dict[str, Any]:
+    def list(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+             sla_state: FromQuery[str | None] = None) -> dict[str, Any]:
         c = container(request)
         return {"items": iq.list_interactions(c.engine, principal, school_id, c.clock.now(), sla_state)}
 
     @get("/interactions/{interaction_id:uuid}", sync_to_thread=True, summary="One interaction")
-    def one(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID) -> dict[str, Any]:
+    def one(self, request: Request[Any, Any, Any], principal: Caller, interaction_id: FromPath[UUID]) -> dict[str, Any]:
         return self._one(request, principal, interaction_id)
 
     @post("/interactions/{interaction_id:uuid}/acknowledge", sync_to_thread=True, status_code=200,
           summary="Acknowledge receipt (meets the SLA)")
-    def acknowledge(self, request: Request[Any, Any, Any], principal: Principal,
-                    interaction_id: UUID) -> dict[str, Any]:
+    def acknowledge(self, request: Request[Any, Any, Any], principal: Caller,
+                    interaction_id: FromPath[UUID]) -> dict[str, Any]:
         container(request).inbox.acknowledge(principal, interaction_id)
         return self._one(request, principal, interaction_id)
 
     @post("/interactions/{interaction_id:uuid}/respond", sync_to_thread=True, status_code=200,
           summary="Record the response")
-    def respond(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID,
-                data: RespondIn | None = None) -> dict[str, Any]:
+    def respond(self, request: Request[Any, Any, Any], principal: Caller, interaction_id: FromPath[UUID],
+                data: JSONBody[RespondIn | None] = None) -> dict[str, Any]:
         container(request).inbox.respond(principal, interaction_id, data.response if data else None)
         return self._one(request, principal, interaction_id)
 
     @post("/interactions/{interaction_id:uuid}/assign", sync_to_thread=True, status_code=200,
           summary="Assign to a moderator")
-    def assign(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID,
-               data: AssignIn) -> dict[str, Any]:
+    def assign(self, request: Request[Any, Any, Any], principal: Caller, interaction_id: FromPath[UUID],
+               data: JSONBody[AssignIn]) -> dict[str, Any]:
         container(request).inbox.assign(principal, interaction_id, data.assignee_id)
         return self._one(request, principal, interaction_id)
 
     @post("/interactions/{interaction_id:uuid}/close", sync_to_thread=True, status_code=200, summary="Close")
-    def close(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID,
-              data: CloseIn | None = None) -> dict[str, Any]:
+    def close(self, request: Request[Any, Any, Any], principal: Caller, interaction_id: FromPath[UUID],
+              data: JSONBody[CloseIn | None] = None) -> dict[str, Any]:
         container(request).inbox.close_interaction(principal, interaction_id, data.reason if data else None)
         return self._one(request, principal, interaction_id)
 
     @post("/interactions/{interaction_id:uuid}/escalate", sync_to_thread=True, status_code=200,
           summary="Escalate to a new incident (linked both ways)")
-    def escalate(self, request: Request[Any, Any, Any], principal: Principal, interaction_id: UUID,
-                 data: EscalateIn) -> dict[str, Any]:
+    def escalate(self, request: Request[Any, Any, Any], principal: Caller, interaction_id: FromPath[UUID],
+                 data: JSONBody[EscalateIn]) -> dict[str, Any]:
         container(request).inbox.escalate(principal, interaction_id, data.title, data.category, data.reason)
         return self._one(request, principal, interaction_id)
 
@@ -133,8 +134,8 @@ class MentionsController(Controller):
 
     @post("/schools/{school_id:uuid}/mentions", sync_to_thread=True,
           summary="Push a public mention (integration or moderator); the same key twice is one mention (200)")
-    def capture(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-                data: MentionIn) -> Response[Any]:
+    def capture(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+                data: JSONBody[MentionIn]) -> Response[Any]:
         c = container(request)
         mid, created = c.inbox.capture_mention(principal, school_id, data.key, data.title, data.summary, data.link,
                                                data.author, data.published_at)
@@ -142,29 +143,29 @@ class MentionsController(Controller):
 
     @get("/schools/{school_id:uuid}/mentions", sync_to_thread=True,
          summary="Mentions, newest first; `status`: awaiting_triage or triaged")
-    def list(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-             status: str | None = None) -> dict[str, Any]:
+    def list(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+             status: FromQuery[str | None] = None) -> dict[str, Any]:
         return {"items": iq.list_mentions(container(request).engine, principal, school_id, status)}
 
     @post("/mentions/{mention_id:uuid}/triage", sync_to_thread=True, status_code=200,
           summary="Triage: ignore, respond, or escalate (creates an incident)")
-    def triage(self, request: Request[Any, Any, Any], principal: Principal, mention_id: UUID,
-               data: TriageIn) -> dict[str, Any]:
+    def triage(self, request: Request[Any, Any, Any], principal: Caller, mention_id: FromPath[UUID],
+               data: JSONBody[TriageIn]) -> dict[str, Any]:
         c = container(request)
         c.inbox.triage(principal, mention_id, data.decision, data.note, data.category)
         return iq.get_mention(c.engine, principal, mention_id)
 
     @post("/schools/{school_id:uuid}/feeds", sync_to_thread=True,
           summary="Register an RSS/Atom feed of public posts about the school (polled every 15 minutes)")
-    def add_feed(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-                 data: FeedIn) -> Response[Any]:
+    def add_feed(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+                 data: JSONBody[FeedIn]) -> Response[Any]:
         feed_id = container(request).inbox.register_feed(principal, school_id, data.url, data.title)
         return Response({"id": feed_id, "school_id": school_id, "url": data.url.strip(), "title": data.title},
                         status_code=201)
 
     @get("/schools/{school_id:uuid}/interaction-series", sync_to_thread=True, tags=["interactions"],
          summary="Per day (UK): interactions received, answered on time, breached — for charts")
-    def series(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-               days: int = 30) -> dict[str, Any]:
+    def series(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+               days: FromQuery[int] = 30) -> dict[str, Any]:
         c = container(request)
         return {"items": iq.daily_series(c.engine, principal, school_id, c.clock.now(), min(max(days, 1), 366))}

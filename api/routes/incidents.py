@@ -10,9 +10,9 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.routes.common import container, read_again_if_dropped
+from api.routes.common import Caller, container, read_again_if_dropped
 from domain.errors import InvalidInput
 from domain.incident import Report
 from services import audit, queries
@@ -102,8 +102,8 @@ class IncidentsController(Controller):
 
     @post("/schools/{school_id:uuid}/incidents", sync_to_thread=True,
           summary="Report an incident (anyone with a role at the school)")
-    def report(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-               data: IncidentIn) -> Response[Any]:
+    def report(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+               data: JSONBody[IncidentIn]) -> Response[Any]:
         report = Report(data.title, data.category, data.description, data.happened_at,
                         [{"kind": i.kind, "name": i.name} for i in data.involved], data.account_id, data.post_ref,
                         data.interaction_id, data.restricted, tuple(data.named_slt_ids))
@@ -118,63 +118,63 @@ class IncidentsController(Controller):
     @get("/schools/{school_id:uuid}/incidents", sync_to_thread=True,
          summary="Incidents the caller may see; `state`: open, resolved, awaiting_assessment, assessment_overdue, "
                  "police")
-    def list(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-             incident_state: Annotated[str | None, Parameter(query="state")] = None) -> dict[str, Any]:
+    def list(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+             incident_state: Annotated[str | None, QueryParameter(name="state")] = None) -> dict[str, Any]:
         c = container(request)
         return {"items": queries.list_incidents(c.engine, principal, school_id, c.clock.now(), incident_state)}
 
     @get("/incidents/{incident_id:uuid}", sync_to_thread=True, summary="One incident")
-    def one(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID) -> dict[str, Any]:
+    def one(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID]) -> dict[str, Any]:
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/assessment", sync_to_thread=True, status_code=200,
           summary="SLT initial assessment: risk, safeguarding concern, immediate actions, investigators")
-    def assess(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-               data: AssessmentIn) -> dict[str, Any]:
+    def assess(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+               data: JSONBody[AssessmentIn]) -> dict[str, Any]:
         container(request).incidents.assess(principal, incident_id, data.risk_level, data.safeguarding_concern,
                                             data.immediate_actions, tuple(data.investigator_ids))
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/staff", sync_to_thread=True, status_code=200,
           summary="Record a member of staff involved")
-    def staff(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-              data: StaffInvolvedIn) -> dict[str, Any]:
+    def staff(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+              data: JSONBody[StaffInvolvedIn]) -> dict[str, Any]:
         container(request).incidents.record_staff_involvement(principal, incident_id, data.person_id,
                                                               data.involvement)
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/agencies", sync_to_thread=True, status_code=200,
           summary="Involve an external agency: police, lado, childrens_services, ico, platform")
-    def agencies(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-                 data: AgencyIn) -> dict[str, Any]:
+    def agencies(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+                 data: JSONBody[AgencyIn]) -> dict[str, Any]:
         container(request).incidents.involve_agency(principal, incident_id, data.agency, data.reference,
                                                     data.contact, data.notes)
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/police-referral", sync_to_thread=True, status_code=200,
           summary="Escalate to the police with the crime reference")
-    def police(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-               data: PoliceIn) -> dict[str, Any]:
+    def police(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+               data: JSONBody[PoliceIn]) -> dict[str, Any]:
         container(request).incidents.refer_to_police(principal, incident_id, data.crime_reference, data.officer,
                                                      data.referred_on)
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/disciplinary-referral", sync_to_thread=True, status_code=200,
           summary="Refer a member of staff under the disciplinary policy")
-    def disciplinary(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-                     data: DisciplinaryIn) -> dict[str, Any]:
+    def disciplinary(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+                     data: JSONBody[DisciplinaryIn]) -> dict[str, Any]:
         container(request).incidents.refer_to_disciplinary(principal, incident_id, data.subject_id, data.summary)
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/notes", sync_to_thread=True, status_code=200, summary="Add a note")
-    def note(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-             data: NoteIn) -> dict[str, Any]:
+    def note(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+             data: JSONBody[NoteIn]) -> dict[str, Any]:
         container(request).incidents.add_note(principal, incident_id, data.text)
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/evidence", sync_to_thread=True,
           summary="Upload an evidence file (multipart field `file`, optional `description`); SHA-256 recorded")
-    def evidence(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
+    def evidence(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
                  data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response[Any]:
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
@@ -190,37 +190,38 @@ class IncidentsController(Controller):
 
     @post("/incidents/{incident_id:uuid}/moderation-actions", sync_to_thread=True, status_code=200,
           summary="Block, report, delete or hide, with the reason told to the audience (required)")
-    def moderation(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-                   data: ModerationIn) -> dict[str, Any]:
+    def moderation(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+                   data: JSONBody[ModerationIn]) -> dict[str, Any]:
         container(request).incidents.take_moderation_action(principal, incident_id, data.action, data.target,
                                                             data.reason)
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/takedown-steps", sync_to_thread=True, status_code=200,
           summary="Parent take-down: removal_requested, discussion_invited, complaints_procedure_referred")
-    def takedown(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-                 data: TakedownIn) -> dict[str, Any]:
+    def takedown(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+                 data: JSONBody[TakedownIn]) -> dict[str, Any]:
         container(request).incidents.record_takedown_step(principal, incident_id, data.step, data.parent_name,
                                                           data.notes)
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/resolve", sync_to_thread=True, status_code=200,
           summary="Resolve with an outcome")
-    def resolve(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-                data: OutcomeIn) -> dict[str, Any]:
+    def resolve(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+                data: JSONBody[OutcomeIn]) -> dict[str, Any]:
         container(request).incidents.resolve(principal, incident_id, data.outcome)
         return self._one(request, principal, incident_id)
 
     @post("/incidents/{incident_id:uuid}/reopen", sync_to_thread=True, status_code=200,
           summary="Reopen with a reason")
-    def reopen(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-               data: ReasonIn) -> dict[str, Any]:
+    def reopen(self, request: Request[Any, Any, Any], principal: Caller, incident_id: FromPath[UUID],
+               data: JSONBody[ReasonIn]) -> dict[str, Any]:
         container(request).incidents.reopen(principal, incident_id, data.reason)
         return self._one(request, principal, incident_id)
 
     @get("/incidents/{incident_id:uuid}/evidence-bundle", sync_to_thread=True,
          summary="A signed zip: chronology (JSON, PDF), evidence files, events with chain links, signed manifest")
-    def bundle(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID) -> Response[bytes]:
+    def bundle(self, request: Request[Any, Any, Any], principal: Caller,
+               incident_id: FromPath[UUID]) -> Response[bytes]:
         c = container(request)
         data = audit.evidence_bundle(c.engine, c.recorder, c.incidents, c.files, c.bundles, principal, incident_id,
                                      c.clock.now())
@@ -235,13 +236,14 @@ class AuditController(Controller):
 
     @get("/audit/events", sync_to_thread=True,
          summary="Every event touching an entity (or a school), in order, with actor, time and reason")
-    def events(self, request: Request[Any, Any, Any], principal: Principal, entity_id: UUID | None = None,
-               school_id: UUID | None = None, since: datetime | None = None, limit: int = 500) -> dict[str, Any]:
+    def events(self, request: Request[Any, Any, Any], principal: Caller, entity_id: FromQuery[UUID | None] = None,
+               school_id: FromQuery[UUID | None] = None, since: FromQuery[datetime | None] = None,
+               limit: FromQuery[int] = 500) -> dict[str, Any]:
         return {"items": audit.audit_events(container(request).engine, principal, entity_id, school_id, since,
                                             limit)}
 
     @get("/audit/verify", sync_to_thread=True, summary="Recompute the hash chain; report the first broken position")
-    def verify(self, request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:
+    def verify(self, request: Request[Any, Any, Any], principal: Caller) -> dict[str, Any]:
         c = container(request)
         if not can(principal, Action.AUDIT_READ, None):
             raise NotFound("audit")
@@ -251,7 +253,7 @@ class AuditController(Controller):
 
     @get("/trust/public-key", sync_to_thread=True, tags=["audit"], media_type="application/x-pem-file",
          summary="The trust's Ed25519 public key (PEM) for verifying evidence bundles")
-    def public_key(self, request: Request[Any, Any, Any], principal: Principal) -> bytes:
+    def public_key(self, request: Request[Any, Any, Any], principal: Caller) -> bytes:
         return bytes(container(request).vault.public_key_pem(principal.trust_id))
 
 

@@ -11,13 +11,12 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, JSONBody
 
 from api.ratelimit import auth_rate_limit
-from api.routes.common import container
+from api.routes.common import Caller, container
 from domain.errors import InvalidInput
 from domain.pupil import PupilRecord
-from services.authorisation import Principal
 from services.integrations import InvalidClient, list_clients
 from services.pupils import list_pupils
 
@@ -93,32 +92,32 @@ class IntegrationsController(Controller):
 
     @post("/integration-clients", sync_to_thread=True,
           summary="Register an integration client (trust team). The secret is in this response only")
-    def register(self, request: Request[Any, Any, Any], principal: Principal, data: ClientIn) -> Response[Any]:
+    def register(self, request: Request[Any, Any, Any], principal: Caller, data: JSONBody[ClientIn]) -> Response[Any]:
         client_id, secret = container(request).integrations.register(principal, data.name, data.scopes)
         return Response({"id": client_id, "client_id": client_id, "client_secret": secret, "name": data.name,
                          "scopes": sorted(set(data.scopes))}, status_code=201,
                         headers={"Cache-Control": "no-store"})
 
     @get("/integration-clients", sync_to_thread=True, summary="The trust's integration clients (never secrets)")
-    def list(self, request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:
+    def list(self, request: Request[Any, Any, Any], principal: Caller) -> dict[str, Any]:
         return {"items": list_clients(container(request).engine, principal)}
 
     @post("/integration-clients/{client_id:uuid}/revoke", sync_to_thread=True, status_code=200,
           summary="Revoke a client: its tokens stop working at once")
-    def revoke(self, request: Request[Any, Any, Any], principal: Principal, client_id: UUID,
-               data: RevokeIn | None = None) -> dict[str, Any]:
+    def revoke(self, request: Request[Any, Any, Any], principal: Caller, client_id: FromPath[UUID],
+               data: JSONBody[RevokeIn | None] = None) -> dict[str, Any]:
         container(request).integrations.revoke(principal, client_id, data.reason if data else None)
         return {"id": client_id, "revoked": True}
 
     @put("/schools/{school_id:uuid}/pupils", sync_to_thread=True, tags=["pupils"],
          summary="MIS bulk upsert of pupils and image consent; good rows land, bad rows are listed by row and field")
-    def upsert_pupils(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-                      data: PupilsIn) -> dict[str, Any]:
+    def upsert_pupils(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
+                      data: JSONBody[PupilsIn]) -> dict[str, Any]:
         rows = [PupilRecord(p.pupil_ref, p.name, p.year_group, p.image_consent.school_accounts,
                             p.image_consent.website, p.image_consent.press, p.no_publish) for p in data.pupils]
         return container(request).pupils.upsert(principal, school_id, rows).as_dict()
 
     @get("/schools/{school_id:uuid}/pupils", sync_to_thread=True, tags=["pupils"],
          summary="The school's pupil register with image consent")
-    def pupils(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID) -> dict[str, Any]:
+    def pupils(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID]) -> dict[str, Any]:
         return {"items": list_pupils(container(request).engine, principal, school_id)}
