@@ -229,8 +229,7 @@ def test_listing_with_cursor_pagination_and_status_filter(world: World) -> None:
 
 
 def test_the_submit_response_is_what_the_read_side_then_serves(world: World) -> None:
-    """The submit's response is built from its event, not read back (decision 0029): it must be exactly the
-    application as GET and the school's list serve it, hostile text included."""
+    """The submit's response is the application as GET and the school's list serve it, hostile text included."""
     body = APPLICATION | {"aim": "Ünïcode — 'quotes' \"and\" %s $1 $$ ; DROP TABLE x; --",
                           "audience": "  Parents   and carers ", "proposed_handle": "Oak.field-News_1",
                           "runner_ids": [str(world.people["alice"]), str(world.people["vol"])]}
@@ -245,13 +244,12 @@ def test_the_submit_response_is_what_the_read_side_then_serves(world: World) -> 
 
 
 def test_a_runner_given_a_role_at_the_school_can_then_be_named(world: World) -> None:
-    """Runners checked for a submit are reused while the directory's change mark stands still (decision 0029):
-    a role given since must be seen by the very next submit, from the same (cached) caller."""
+    """A role given to a named runner is seen by the very next submit, from the same (cached) caller."""
     path = f"/api/v1/schools/{world.school}/applications"
     body = APPLICATION | {"runner_ids": [str(world.people["alice"]), str(world.people["other_staff"])]}
     r = world.post("carol", path, body)
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["runner_ids[1]"]
-    assert world.post("carol", path, body).status_code == 422  # the same answer from the cache
+    assert world.post("carol", path, body).status_code == 422
     with world.c.engine.connect() as conn:
         email = conn.execute(select(rm.people.c.email).where(rm.people.c.id == world.people["other_staff"])).scalar()
     world.c.directory.add_staff(world.principal("admin"), world.school, "Other Staff", str(email), ["staff"])
