@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from api.routes.common import container, now_and_today
@@ -106,7 +107,7 @@ def my_compliance(c: Any, who: SignedIn, today: Any) -> dict[str, Any]:
 
 
 @get("/", sync_to_thread=True, include_in_schema=False)
-def home(request: Request[Any, Any, Any], web_principal: SignedIn) -> Template:
+def home(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
     who = web_principal
     c = container(request)
     now, today = now_and_today(c)

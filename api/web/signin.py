@@ -3,7 +3,7 @@
     GET  /auth/dev-login[?q=]   development only: the demo's named personas, and a search (at most 25 people)
     POST /auth/dev-login        development only: sign in as a persona (a signed cookie)
     POST /auth/logout           sign out (the OIDC session or the development cookie); needs the CSRF token
-    GET  /school?school_id&next remember the school a person serving several is looking at (a cookie), go back
+    GET  /school?school_id&back_to  remember the school a person serving several is looking at (a cookie), go back
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from api.oidc import AUTH_EXCEPTION_HANDLERS, AUTH_GUARDS, DEV_COOKIE, logout_response, safe_return_to, same_origin
 from api.routes.common import container
-from api.web.session import CSRF_FIELD, SCHOOL_COOKIE, SignedIn, SignInNeeded, dev_login_on, signed_in, web_principal
+from api.web.session import CSRF_FIELD, SCHOOL_COOKIE, dev_login_on, signed_in
 from services.identity import find_personas, principal_for_person
 
 #: The demo trust's people a newcomer tries first (api/demo.py), with what each shows.
@@ -49,7 +49,7 @@ def _named_personas(request: Request[Any, Any, Any]) -> list[dict[str, object]]:
 
 @get("/auth/dev-login", include_in_schema=False, guards=AUTH_GUARDS, exception_handlers=AUTH_EXCEPTION_HANDLERS)
 async def dev_login_page(request: Request[Any, Any, Any],
-                         q: Annotated[str, Parameter(query="q", max_length=100)] = "") -> Template:
+                         q: Annotated[str, QueryParameter(max_length=100)] = "") -> Template:
     # async on purpose: Litestar 2.25 re-registers the handlers already on a path when another joins it (the POST
     # below), and wraps a sync_to_thread handler a second time, so a sync GET here returned an un-awaited coroutine.
     _dev_only(request)
@@ -84,25 +84,22 @@ def dev_login(request: Request[Any, Any, Any],
 
 @post("/auth/logout", include_in_schema=False, guards=AUTH_GUARDS, exception_handlers=AUTH_EXCEPTION_HANDLERS)
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Ends the OIDC session (then the signed-out page) or the development cookie (then sign-in). A signed-in
-    person's form must carry their CSRF token (403 otherwise); api/oidc.py also refuses a cross-site request."""
-    try:
-        who: SignedIn | None = await web_principal(request)
-    except SignInNeeded:
-        who = None  # nobody (or a leaver) is signed in: clearing the cookies is harmless
-    token = (await request.form()).get(CSRF_FIELD) if who else None
+    """Ends the OIDC session (then the signed-out page) or the development cookie (then sign-in). api/oidc.py
+    refuses it (403) when the browser says the form came from another site or, lacking Fetch Metadata and Origin,
+    without the session's CSRF token (the layout's sign-out form sends it)."""
+    token = (await request.form()).get(CSRF_FIELD)
     response = await sync_to_thread(logout_response, request, token if isinstance(token, str) else None)
     response.delete_cookie(SCHOOL_COOKIE, path="/")
     return response
 
 
 @get("/school", sync_to_thread=True, include_in_schema=False)
-def choose_school(request: Request[Any, Any, Any], school_id: Annotated[str, Parameter(query="school_id")],
-                  next_page: Annotated[str, Parameter(query="next")] = "/") -> Response[Any]:
+def choose_school(request: Request[Any, Any, Any], school_id: FromQuery[str],
+                  back_to: FromQuery[str] = "/") -> Response[Any]:
     """A plain GET form (works without JavaScript): only a school the person serves is remembered."""
     who = signed_in(request)
     if not any(str(s.id) == school_id for s in who.schools):
         raise NotFoundException()
-    return Redirect(safe_return_to(next_page), status_code=303,
+    return Redirect(safe_return_to(back_to), status_code=303,
                     cookies=[Cookie(key=SCHOOL_COOKIE, value=school_id, path="/", httponly=True, samesite="lax",
                                     secure=container(request).settings.is_production)])
