@@ -52,6 +52,8 @@ class FormReader:
     values: dict[str, str] = field(default_factory=dict)
     #: The id of the input a field's error summary link goes to (a date's first box: `<name>-day`).
     anchors: dict[str, str] = field(default_factory=dict)
+    #: The boxes of a date input to mark as wrong (`<name>` -> ["day", "year"]).
+    wrong_parts: dict[str, list[str]] = field(default_factory=dict)
     #: Unmet conditions of a RuleRefused (listed under its title in the error summary).
     conditions: list[str] = field(default_factory=list)
 
@@ -82,12 +84,14 @@ class FormReader:
         label = self.labels.get(name, "The date")
         parts = {p: self._raw(f"{name}-{p}") for p in ("day", "month", "year")}
         self.anchors[name] = f"{name}-day"
+        self.wrong_parts[name] = ["day", "month", "year"]
         empty = [p for p, v in parts.items() if not v]
         if len(empty) == 3:
             self.errors[name] = missing
             return None
         if empty:
             self.anchors[name] = f"{name}-{empty[0]}"
+            self.wrong_parts[name] = empty
             self.errors[name] = f"{label} must include a {' and '.join(empty)}"
             return None
         try:
@@ -97,6 +101,7 @@ class FormReader:
             return None
         if len(parts["year"]) != 4:
             self.anchors[name] = f"{name}-year"
+            self.wrong_parts[name] = ["year"]
             self.errors[name] = "Year must include 4 numbers"
             return None
         if past and today is not None and value > today:
