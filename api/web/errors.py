@@ -31,6 +31,16 @@ def sign_in_needed(request: Request[Any, Any, Any], _: SignInNeeded) -> Response
     return Redirect("/auth/login?" + urlencode({"next": here}), status_code=303)
 
 
+#: Paths whose answers are for programs (problem+json), whatever the Accept header says.
+NOT_PAGES = ("/api/", "/scim/", "/graphql", "/oauth/", "/schema", "/static/", "/auth/session")
+
+
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page: a GET for HTML outside the API's paths (its 404 is a page, not JSON)."""
+    return (request.method == "GET" and "text/html" in request.headers.get("accept", "")
+            and not request.url.path.startswith(NOT_PAGES))
+
+
 def not_found(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     return error_page(request, 404, "Page not found",
                       "If you typed the web address, check it is correct. If you followed a link, the page may "

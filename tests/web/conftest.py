@@ -176,14 +176,16 @@ def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def check_page(page: Page, name: str) -> None:
+def check_page(page: Page, name: str, javascript: bool = True) -> None:
     """Saves a full-page screenshot to var/screenshots/<name>.png, then asserts axe-core finds no WCAG 2.2 AA
-    violation (listing each one readably if it does). Also: one <h1>, a title, a lang, and the skip link first."""
+    violation (listing each one readably if it does), and that the page has one <h1>, a title and a lang.
+    With `javascript=False` (a `no_js_page`) axe cannot run in the page: only the screenshot and the rest."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe-core found {len(violations)} violation(s) on {page.url}:\n" + describe(
-        violations)
+    if javascript:
+        violations = axe_violations(page)
+        assert not violations, f"{name}: axe-core found {len(violations)} violation(s) on {page.url}:\n" + \
+            describe(violations)
     expect(page.locator("h1")).to_have_count(1)
     expect(page).to_have_title(re.compile(r"\S – SocialGov$"))
     assert (page.locator("html").get_attribute("lang") or "").strip()
