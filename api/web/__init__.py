@@ -11,13 +11,16 @@ One module of routes per area, templates in api/templates/<area>/ (decision 0050
     home.py        "what needs you", by role
     compliance.py  my compliance, and the "Record my training" form
 
-Each page calls the same services and read queries as the REST API: the UI is another inbound adapter.
+Live fragments (inbox, mentions, dashboard tiles) use htmx 2 (loaded by the layout): a route can answer
+`request.htmx` with litestar's `HTMXTemplate` of just the fragment. Each page calls the same services and read
+queries as the REST API: the UI is another inbound adapter.
 """
 
 from __future__ import annotations
 
 from litestar import Router
 from litestar.di import Provide
+from litestar.plugins.htmx import HTMXRequest
 
 from api.web import compliance, home, signin
 from api.web.errors import WEB_EXCEPTION_HANDLERS
@@ -35,6 +38,7 @@ def web_router() -> Router:
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,
+        request_class=HTMXRequest,  # `request.htmx` tells a live-fragment request (htmx) from a page load
     )
 
 

@@ -203,6 +203,8 @@ def test_record_training_shows_every_error_then_records_it(page: Page, phone: Pa
 @web
 def test_record_training_with_the_keyboard_alone(page: Page) -> None:
     page.goto("/auth/dev-login")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()  # the first stop
     focus_on(page, "Lucy Ward")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/$"))
