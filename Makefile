@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install browser oidc-provider bench wrk demo-scale clean
+.PHONY: run test lint install browser oidc-provider frontend assets bench wrk demo-scale clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,13 +34,24 @@ $(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package-lock.
 	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund
 oidc-provider: $(OIDC_PROVIDER)/node_modules/.package-lock.json
 
+## The web UI's npm packages (frontend/package.json): govuk-frontend, htmx, sass, and axe-core for the browser tests.
+FRONTEND := frontend
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json
+	@command -v node >/dev/null || { echo "Node.js >= 20 is needed for the web UI's assets and browser tests"; exit 1; }
+	npm ci --prefix $(FRONTEND) --no-audit --no-fund
+frontend: $(FRONTEND)/node_modules/.package-lock.json
+
+## make assets: rebuild the committed CSS/JS in api/static/ (the app serves them; `make run` never needs npm).
+assets: frontend
+	npm run --prefix $(FRONTEND) build
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 ## make test: lint, then the whole suite on SQLite *and* PostgreSQL (databases are created by the suite).
-test: $(STAMP) browser oidc-provider lint
+test: $(STAMP) browser oidc-provider frontend lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 ## wrk (Debian package): the bench's HTTP load generator, in C so it leaves the server the CPU it needs.

@@ -5,18 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.template.config import TemplateConfig
 from strawberry.litestar import make_graphql_controller
 
 from api.auth import verified_principal
 from api.container import Container
 from api.graphql_schema import graphql_context, schema
-from api.middleware import idempotency_middleware, request_id_middleware
+from api.middleware import idempotency_middleware, request_id_middleware, security_headers_middleware
 from api.oidc import OIDC_HANDLERS, oidc_startup
 from api.problems import EXCEPTION_HANDLERS
 from api.routes.accounts import AccountsController, DeparturesController
@@ -28,7 +26,7 @@ from api.routes.integrations import IntegrationsController, token
 from api.routes.schools import SchoolsController
 from api.routes.staff import StaffController
 from api.scim import SCIM_HANDLERS
-from api.web import dev_login, dev_login_page, home, logout
+from api.web import template_config, web_router
 from infra import logs
 from infra.settings import Settings
 
@@ -46,12 +44,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
                         DeparturesController, IncidentsController, AuditController, InboxController,
                         MentionsController, IntegrationsController, token, GraphQL, *SCIM_HANDLERS,
-                        home, dev_login_page, dev_login, logout, *OIDC_HANDLERS,
-                        create_static_files_router(path="/static", directories=[HERE / "static"])],
+                        web_router(), *OIDC_HANDLERS,
+                        create_static_files_router(path="/static", directories=[HERE / "static"],
+                                                   include_in_schema=False)],
         dependencies={"principal": Provide(verified_principal, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, idempotency_middleware],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        middleware=[request_id_middleware, security_headers_middleware, idempotency_middleware],
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="SocialGov API", version="1.0.0", path="/schema",
             description="Social media governance for school trusts. Errors are RFC 9457 problem+json; ids are "

@@ -146,12 +146,13 @@ def cmd_trust_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_personas(_: argparse.Namespace) -> int:
+def cmd_personas(args: argparse.Namespace) -> int:
     from api.container import Container
-    from services.identity import personas
+    from services.identity import find_personas, personas
 
     c = Container(Settings.from_env())
-    for p in personas(c.engine):
+    found = find_personas(c.engine, args.search, c.today()) if args.search else personas(c.engine)
+    for p in found:
         roles = p["roles"]
         assert isinstance(roles, list)
         print(f"{p['id']}  {p['display_name']:<20} {', '.join(roles)}")
@@ -238,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     tok = sub.add_parser("dev-token", help="print a bearer token for a person (development mode only)")
     tok.add_argument("--person", required=True)
     tok.set_defaults(func=cmd_dev_token)
-    sub.add_parser("personas", help="list people and their roles (ids for dev-token)").set_defaults(func=cmd_personas)
+    sp = sub.add_parser("personas", help="list people and their roles (ids for dev-token)")
+    sp.add_argument("--search", help="only (at most 25) people whose name or email contains this")
+    sp.set_defaults(func=cmd_personas)
     worker = sub.add_parser("worker", help="run a Celery worker for background tasks (SOCIALGOV_REDIS_URL)")
     worker.add_argument("--loglevel", default="info")
     worker.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])

@@ -476,13 +476,13 @@ AUTH_EXCEPTION_HANDLERS: dict[Any, Any] = {TooManyRequestsException: _too_many}
 _PAGE = """{% extends "base.html" %}
 {% block title %}{{ title }}{% endblock %}
 {% block main %}
-<h1>{{ title }}</h1>
-{% for p in paragraphs %}<p>{{ p }}</p>
+<h1 class="govuk-heading-l">{{ title }}</h1>
+{% for p in paragraphs %}<p class="govuk-body">{{ p }}</p>
 {% endfor %}
-{% if trusts %}<ul class="trusts">
-{% for t in trusts %}  <li><a href="{{ t.href }}">{{ t.label }}</a></li>
+{% if trusts %}<ul class="govuk-list trusts">
+{% for t in trusts %}  <li><a class="govuk-link" href="{{ t.href }}">{{ t.label }}</a></li>
 {% endfor %}</ul>{% endif %}
-{% if link %}<p><a href="{{ link.href }}">{{ link.text }}</a></p>{% endif %}
+{% if link %}<p class="govuk-body"><a class="govuk-link" href="{{ link.href }}">{{ link.text }}</a></p>{% endif %}
 {% endblock %}"""
 
 

@@ -12,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from api.web.errors import not_found, wants_page
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, RuleRefused
 from infra.vault import VaultIntegrityError, VaultKeyError
 from services.event_log import CallerChanged
@@ -97,7 +98,9 @@ def domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     raise exc  # pragma: no cover
 
 
-def http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 404 and wants_page(request):  # a browser on a path with no page: the web UI's 404
+        return not_found(request, exc)
     if isinstance(exc, NotAuthorizedException):
         return problem(401, "unauthenticated", "Authentication required", detail=str(exc.detail))
     titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large", 429: "Too many requests",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from domain.events import ActorKind
 from domain.values import Role
@@ -49,22 +49,43 @@ def person_principal(conn: Connection, person_id: UUID, auth_method: str, reques
                      request_id=request_id)
 
 
-def personas(engine: Engine) -> list[dict[str, object]]:
-    """Everyone with a role, for the development persona picker."""
+def personas(engine: Engine, person_ids: Collection[UUID] | None = None) -> list[dict[str, object]]:
+    """Everyone with a role (or only `person_ids`), by name, with their roles: the CLI's `socialgov personas` and
+    the development persona picker."""
+    query = (select(rm.people.c.id, rm.people.c.display_name, rm.people.c.email, rm.role_assignments.c.role,
+                    rm.schools.c.name)
+             .join(rm.role_assignments, rm.role_assignments.c.person_id == rm.people.c.id)
+             .outerjoin(rm.schools, rm.schools.c.id == rm.role_assignments.c.school_id)
+             .where(rm.people.c.status == "active")
+             .order_by(rm.people.c.display_name, rm.people.c.id, rm.role_assignments.c.role))
+    if person_ids is not None:
+        query = query.where(rm.people.c.id.in_(list(person_ids)))
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(rm.people.c.id, rm.people.c.display_name, rm.role_assignments.c.role, rm.schools.c.name)
-            .join(rm.role_assignments, rm.role_assignments.c.person_id == rm.people.c.id)
-            .outerjoin(rm.schools, rm.schools.c.id == rm.role_assignments.c.school_id)
-            .where(rm.people.c.status == "active")
-            .order_by(rm.people.c.display_name)).all()
+        rows = conn.execute(query).all()
     out: dict[UUID, dict[str, object]] = {}
-    for pid, name, role, school in rows:
-        entry = out.setdefault(pid, {"id": pid, "display_name": name, "roles": []})
+    for pid, name, email, role, school in rows:
+        entry = out.setdefault(pid, {"id": pid, "display_name": name, "email": email, "roles": []})
         roles = entry["roles"]
         assert isinstance(roles, list)
         roles.append(f"{role} at {school}" if school else f"{role} (trust)")
     return list(out.values())
+
+
+def find_personas(engine: Engine, text: str, today: date, limit: int = 25) -> list[dict[str, object]]:
+    """At most `limit` people with a role whose name or email contains `text` (any case), who have not left by
+    `today`: the development persona picker's search, which stays small at any number of schools."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    p = rm.people
+    has_role = select(rm.role_assignments.c.person_id).where(rm.role_assignments.c.person_id == p.c.id).exists()
+    with engine.connect() as conn:
+        ids = conn.execute(select(p.c.id)
+                           .where(p.c.status == "active", or_(p.c.leaving_date.is_(None), p.c.leaving_date > today),
+                                  or_(p.c.display_name.icontains(text, autoescape=True),
+                                      p.c.email.icontains(text, autoescape=True)), has_role)
+                           .order_by(p.c.display_name, p.c.id).limit(limit)).scalars().all()
+    return personas(engine, ids) if ids else []
 
 
 def principal_for_client(engine: Engine, client_id: UUID, token_scopes: tuple[str, ...] | frozenset[str],

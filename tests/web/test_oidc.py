@@ -358,7 +358,7 @@ def test_no_mapped_role_gets_the_no_access_page(stack: Stack, login: str, why: s
         r = sign_in(stack, client, login)
         assert r.status_code == 403, f"{why}: {r.status_code} {r.text[:300]}"
         assert r.headers["content-type"].startswith("text/html")
-        assert "<h1>You do not have access to SocialGov</h1>" in r.text
+        assert '<h1 class="govuk-heading-l">You do not have access to SocialGov</h1>' in r.text
         assert 'lang="en-GB"' in r.text and "Sign in with a different account" in r.text
         assert session_cookie(client) is None
         assert client.get(stack.app_url + "/api/v1/schools").status_code == 401
@@ -418,7 +418,7 @@ def test_state_from_another_browser_is_refused(stack: Stack) -> None:
 def test_unknown_state_and_provider_errors_are_clear_4xx(stack: Stack) -> None:
     with browser() as client:
         r = client.get(stack.app_url + "/auth/callback", params={"state": "made-up", "code": "x"})
-        assert r.status_code == 400 and "<h1>Sign-in failed</h1>" in r.text
+        assert r.status_code == 400 and '<h1 class="govuk-heading-l">Sign-in failed</h1>' in r.text
         callback = authorize(stack, client, "priya")
         params = parse_qs(urlsplit(callback).query)
         r = client.get(stack.app_url + "/auth/callback", params={"state": params["state"][0],
@@ -532,7 +532,7 @@ def test_sign_in_without_configuration_says_so(tmp_path: Path) -> None:
     install(app, OidcConfig())
     with TestClient(app, raise_server_exceptions=False) as client:
         r = client.get("/auth/login", follow_redirects=False)
-        assert r.status_code == 503 and "<h1>Single sign-on is not set up</h1>" in r.text
+        assert r.status_code == 503 and '<h1 class="govuk-heading-l">Single sign-on is not set up</h1>' in r.text
     c.close()
 
 
