@@ -66,7 +66,7 @@ def test_the_search_shows_at_most_25_people_at_scale(tmp_path: Path) -> None:
     c = Container(Settings(database_url=f"sqlite:///{tmp_path / 'scale.db'}"))
     seed_demo(c)
     seed_scale(c, 1, people_per_school=40, applications_per_school=10)  # a school of synthetic people, "Person 0-1", ...
-    c.projector.catch_up()
+    c.projections.catch_up()
     with TestClient(create_app(container=c), raise_server_exceptions=False) as client:
         first = client.get("/auth/dev-login")
         assert first.status_code == 200
