@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from strawberry.litestar import make_graphql_controller
@@ -19,6 +19,7 @@ from strawberry.litestar import make_graphql_controller
 from api.auth import provide_principal
 from api.container import Container
 from api.graphql_schema import graphql_context, schema
+from api.limits import body_limits_middleware
 from api.middleware import idempotency_middleware, request_id_middleware
 from api.oidc import OIDC_HANDLERS, oidc_startup
 from api.problems import EXCEPTION_HANDLERS
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
         dependencies={"principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, idempotency_middleware],
+        middleware=[body_limits_middleware, idempotency_middleware],  # limits first: nothing reads past them
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
             title="SocialGov API", version="1.0.0", path="/schema",
@@ -76,9 +77,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                     *([c.writer.start] if c.writer is not None else []),  # decision 0041
                     oidc_startup],  # a broken SOCIALGOV_OIDC_CONFIG stops start-up
         on_shutdown=[c.close] if owned else [],  # a container passed in is closed by its owner
-        request_max_body_size=25 * 1024 * 1024,  # evidence files up to 20 MB; a 10,000-pupil MIS upload
+        request_max_body_size=settings.upload_max_bytes,  # litestar's own cap; body_limits_middleware sets each's
         debug=False,
         logging_config=None,
     )
     app.state.container = c
+    app.asgi_handler = request_id_middleware(app.asgi_handler)  # outermost: sees every answer as sent
     return app

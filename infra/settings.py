@@ -46,6 +46,13 @@ class Settings:
     #: On SQLite, write and project commands' events in a second process (decision 0041). `from_env` turns it on
     #: unless SOCIALGOV_SQLITE_WRITER_PROCESS=false; a Settings built in code (tests) has it off.
     sqlite_writer_process: bool = False
+    #: The largest request body a JSON endpoint reads (decision 0060); uploads (evidence files, the MIS pupil
+    #: register) may send up to `upload_max_bytes`.
+    json_max_bytes: int = 1024 * 1024
+    upload_max_bytes: int = 25 * 1024 * 1024
+    #: A connection must finish sending a request's headers this many seconds after it opened or its previous
+    #: answer went out, else it is closed (decision 0063).
+    header_timeout_seconds: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -103,6 +110,9 @@ class Settings:
             web_workers=integer("SOCIALGOV_WEB_WORKERS", 0),
             web_threads=integer("SOCIALGOV_WEB_THREADS", 16),
             sqlite_writer_process=_bool(e.get("SOCIALGOV_SQLITE_WRITER_PROCESS", "true")),
+            json_max_bytes=integer("SOCIALGOV_JSON_MAX_BYTES", 1024 * 1024),
+            upload_max_bytes=integer("SOCIALGOV_UPLOAD_MAX_BYTES", 25 * 1024 * 1024),
+            header_timeout_seconds=integer("SOCIALGOV_HEADER_TIMEOUT_SECONDS", 10),
         )
         settings.validate()
         return settings
@@ -114,6 +124,10 @@ class Settings:
             raise SettingsError("SOCIALGOV_WEB_WORKERS must be 0 (automatic) or a positive number of processes")
         if self.web_threads < 1:
             raise SettingsError("SOCIALGOV_WEB_THREADS must be a positive number of threads per web process")
+        if not 0 < self.json_max_bytes <= self.upload_max_bytes:
+            raise SettingsError("SOCIALGOV_JSON_MAX_BYTES must be positive and at most SOCIALGOV_UPLOAD_MAX_BYTES")
+        if self.header_timeout_seconds <= 0:
+            raise SettingsError("SOCIALGOV_HEADER_TIMEOUT_SECONDS must be a positive number of seconds")
         if self.log_format not in ("json", "text"):
             raise SettingsError("SOCIALGOV_LOG_FORMAT must be 'json' or 'text'")
         try:

@@ -180,7 +180,7 @@ class IncidentsController(Controller):
         container(request).incidents.add_note(principal, incident_id, data.text)
         return self._one(request, principal, incident_id)
 
-    @post("/incidents/{incident_id:uuid}/evidence", sync_to_thread=True,
+    @post("/incidents/{incident_id:uuid}/evidence", sync_to_thread=True, opt={"upload": True},  # api/limits.py
           summary="Upload an evidence file (multipart field `file`, optional `description`); SHA-256 recorded")
     def evidence(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
                  data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response[Any]:
