@@ -14,11 +14,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from strawberry.litestar import make_graphql_controller
 
 from api.auth import provide_principal
 from api.container import Container
-from api.graphql_schema import graphql_context, schema
+from api.graphql_schema import graphql_controller
 from api.limits import body_limits_middleware
 from api.middleware import idempotency_middleware, request_id_middleware
 from api.oidc import OIDC_HANDLERS, oidc_startup
@@ -54,13 +53,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     logs.configure(settings.log_format, settings.log_level)
     owned = container is None
     c = container or Container(settings)
-    GraphQL = make_graphql_controller(schema, path="/graphql", context_getter=graphql_context,
-                                      graphql_ide=None if settings.is_production else "graphiql")
     app = Litestar(
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
                         DeparturesController, IncidentsController, AuditController, InboxController,
-                        MentionsController, IntegrationsController, token, GraphQL, *SCIM_HANDLERS,
-                        home, dev_login_page, dev_login, logout, *OIDC_HANDLERS,
+                        MentionsController, IntegrationsController, token, graphql_controller(settings.is_production),
+                        *SCIM_HANDLERS, home, dev_login_page, dev_login, logout, *OIDC_HANDLERS,
                         create_static_files_router(path="/static", directories=[HERE / "static"])],
         dependencies={"principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,
