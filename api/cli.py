@@ -45,8 +45,10 @@ def serve(app: object, settings: Settings, host: str, port: int) -> None:
     across processes the database's locks serialise writers and projections (docs/decisions/0021)."""
     import uvicorn
 
+    from api.serving import uvicorn_options
+
     if settings.workers <= 1:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, workers=1)  # type: ignore[arg-type]
+        uvicorn.run(app, host=host, port=port, workers=1, **uvicorn_options(settings))  # type: ignore[arg-type]
     else:
         from api.processes import serve_processes
 

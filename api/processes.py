@@ -39,8 +39,11 @@ def web_process(host: str, port: int, all_loaded: Any = None) -> None:
     app, so that the first clients' keep-alive connections are spread over all of them, not the quickest one."""
     import uvicorn
 
-    config = uvicorn.Config("api.app:create_app", factory=True, host=host, port=port, log_config=None,
-                            access_log=False)
+    from api.serving import uvicorn_options
+    from infra.settings import Settings
+
+    config = uvicorn.Config("api.app:create_app", factory=True, host=host, port=port,
+                            **uvicorn_options(Settings.from_env()))
     config.load()
     if all_loaded is not None:
         try:
