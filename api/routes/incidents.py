@@ -10,8 +10,8 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, MultipartBody, Parameter
 
 from api.auth import authorised_at_commit
 from api.routes.common import container
@@ -183,8 +183,8 @@ class IncidentsController(Controller):
 
     @post("/incidents/{incident_id:uuid}/evidence", sync_to_thread=True, opt={"upload": True},  # api/limits.py
           summary="Upload an evidence file (multipart field `file`, optional `description`); SHA-256 recorded")
-    def evidence(self, request: Request[Any, Any, Any], principal: Principal, incident_id: UUID,
-                 data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response[Any]:
+    def evidence(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+                 incident_id: FromPath[UUID], data: MultipartBody[dict[str, Any]]) -> Response[Any]:
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput.one("file", "attach the evidence as a multipart file field named 'file'")
@@ -255,7 +255,7 @@ class AuditController(Controller):
 
     @get("/audit/verify", sync_to_thread=True,
          summary="Recompute the hash chain: whether it verifies, and the figures of the caller's trust's events")
-    def verify(self, request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:
+    def verify(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> dict[str, Any]:
         c = container(request)
         return dataclasses.asdict(audit.verify_for_trust(c.engine, c.recorder, principal))
 

@@ -10,8 +10,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, JSONBody
 
 from api.ratelimit import auth_rate_limit
 from api.routes.common import container
@@ -112,8 +113,8 @@ class IntegrationsController(Controller):
 
     @put("/schools/{school_id:uuid}/pupils", sync_to_thread=True, tags=["pupils"], opt={"upload": True},
          summary="MIS bulk upsert of pupils and image consent; good rows land, bad rows are listed by row and field")
-    def upsert_pupils(self, request: Request[Any, Any, Any], principal: Principal, school_id: UUID,
-                      data: PupilsIn) -> dict[str, Any]:
+    def upsert_pupils(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+                      school_id: FromPath[UUID], data: JSONBody[PupilsIn]) -> dict[str, Any]:
         rows = [PupilRecord(p.pupil_ref, p.name, p.year_group, p.image_consent.school_accounts,
                             p.image_consent.website, p.image_consent.press, p.no_publish) for p in data.pupils]
         return container(request).pupils.upsert(principal, school_id, rows).as_dict()
