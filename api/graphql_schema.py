@@ -26,7 +26,6 @@ from strawberry.types import Info
 
 from api.auth import resolve_principal
 from api.container import Container
-from api.limits import MAX_JSON_DEPTH, json_depth
 from api.problems import problem
 from domain.errors import InvalidInput
 from services import audit, inbox_queries, queries
@@ -432,12 +431,12 @@ def graphql_controller(production: bool) -> type[Controller]:
 
     class GraphQL(base):  # type: ignore[valid-type,misc]
         def decode_json(self, data: str | bytes) -> object:
-            """Strawberry's JSON hook: a body that is not a JSON object is the client's mistake (400), not ours."""
+            """Strawberry's JSON hook: a body that is not a JSON object is the client's mistake (400), not ours.
+            A body's depth was checked before (api/limits.py); a query string's `variables` were not, hence the
+            RecursionError."""
             try:
-                if json_depth(data.encode() if isinstance(data, str) else data) > MAX_JSON_DEPTH:
-                    raise HTTPException(400, f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
                 value = json.loads(data)
-            except ValueError:  # not JSON, or not UTF-8
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep for the parser
                 raise HTTPException(400, "the body is not JSON text in UTF-8") from None
             if not isinstance(value, dict):
                 raise HTTPException(400, "the body must be a JSON object with a `query` member")
