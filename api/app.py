@@ -9,11 +9,11 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from strawberry.litestar import make_graphql_controller
 
 from api.auth import verified_principal
 from api.container import Container
-from api.graphql_schema import graphql_context, schema
+from api.graphql_schema import graphql_controller
+from api.limits import body_limits_middleware
 from api.middleware import idempotency_middleware, request_id_middleware, security_headers_middleware
 from api.oidc import OIDC_HANDLERS, oidc_startup
 from api.problems import EXCEPTION_HANDLERS
@@ -38,18 +38,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     logs.configure(settings.log_format, settings.log_level)
     owned = container is None
     c = container or Container(settings)
-    GraphQL = make_graphql_controller(schema, path="/graphql", context_getter=graphql_context,
-                                      graphql_ide=None if settings.is_production else "graphiql")
     app = Litestar(
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
                         DeparturesController, IncidentsController, AuditController, InboxController,
-                        MentionsController, IntegrationsController, token, GraphQL, *SCIM_HANDLERS,
-                        web_router(), *OIDC_HANDLERS,
+                        MentionsController, IntegrationsController, token, graphql_controller(settings.is_production),
+                        *SCIM_HANDLERS, web_router(), *OIDC_HANDLERS,
                         create_static_files_router(path="/static", directories=[HERE / "static"],
                                                    include_in_schema=False)],
         dependencies={"principal": Provide(verified_principal, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, security_headers_middleware, idempotency_middleware],
+        middleware=[body_limits_middleware, idempotency_middleware],  # limits first: nothing reads past them
         template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="SocialGov API", version="1.0.0", path="/schema",
@@ -60,9 +58,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             security=[{"bearer": []}]),
         on_startup=[oidc_startup],  # a broken SOCIALGOV_OIDC_CONFIG stops start-up
         on_shutdown=[c.close] if owned else [],  # a container passed in is closed by its owner
-        request_max_body_size=25 * 1024 * 1024,  # evidence files up to 20 MB; a 10,000-pupil MIS upload
+        request_max_body_size=settings.upload_max_bytes,  # litestar's own cap; body_limits_middleware sets each's
         debug=False,
         logging_config=None,
     )
     app.state.container = c
+    # Outermost, around litestar's own handling, so that they see every answer as sent: also those built from an
+    # exception a middleware raised (413, 429) and the 404 of a path no route matches.
+    app.asgi_handler = request_id_middleware(security_headers_middleware(app.asgi_handler))
     return app

@@ -45,11 +45,13 @@ def serve(app: object, settings: Settings, host: str, port: int) -> None:
     their writes."""
     import uvicorn
 
+    from api.serving import uvicorn_options
+
     if settings.workers <= 1:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)  # type: ignore[arg-type]
+        uvicorn.run(app, host=host, port=port, workers=1, **uvicorn_options(settings))  # type: ignore[arg-type]
     else:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_config=None, access_log=False,
-                    workers=settings.workers)
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
+                    **uvicorn_options(settings, settings.workers))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

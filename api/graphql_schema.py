@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
+import logging
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import graphql
 import strawberry
 from anyio import to_thread
+from cross_web import HTTPException
 from graphql import GraphQLError
-from litestar import Request
-from strawberry.extensions import ParserCache, ValidationCache
+from litestar import Controller, Request, Response
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.litestar import make_graphql_controller
+from strawberry.schema.schema import validate_document
 from strawberry.types import Info
 
 from api.auth import resolve_principal
 from api.container import Container
+from api.problems import problem
 from domain.errors import InvalidInput
 from services import audit, inbox_queries, queries
 from services.authorisation import Principal
@@ -346,22 +357,97 @@ class Query:
 
 
 EXPECTED_CODES = {"NOT_FOUND", "BAD_USER_INPUT", "UNAUTHENTICATED"}
+log = logging.getLogger("socialgov.graphql")
 
 
 class Schema(strawberry.Schema):
-    """Logs unexpected errors only: a 'not found' or bad input is an answer, not a fault."""
+    """Logs unexpected errors only, with their trace. A 'not found' or bad input is an answer, not a fault; a
+    document that does not parse or validate is the client's mistake: one line at INFO, however many errors."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        unexpected = [e for e in errors if (e.extensions or {}).get("code") not in EXPECTED_CODES]
+        refused = [e for e in errors if e.original_error is None and (e.extensions or {}).get("code") is None]
+        if refused:
+            log.info("GraphQL request refused (%d errors): %.200s", len(refused), refused[0].message)
+        unexpected = [e for e in errors if e.original_error is not None
+                      and (e.extensions or {}).get("code") not in EXPECTED_CODES]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 
 
+#: Limits on a document (decision 0061), after the body's (api/limits.py: size, JSON depth). Our deepest field is
+#: four levels down and a dashboard query is about a hundred tokens; introspection is bounded by graphql-core's
+#: MaxIntrospectionDepthRule, which the depth limit leaves to it.
+MAX_DOCUMENT_BYTES = 32 * 1024
+MAX_TOKENS = 1000
+MAX_DEPTH = 10
+MAX_ALIASES = 20
+
+#: The rules are built once, so that a document validated before is found in the validation cache (a rule class
+#: built per request, as QueryDepthLimiter and MaxAliasesLimiter do, is a new cache key each time).
+LIMIT_RULES = [depth_rule(MAX_DEPTH, None), aliases_rule(MAX_ALIASES)]
+
 #: Parsing and validating the same document again costs about as much as a cached dashboard; clients send the
 #: same few queries, so both are remembered (by document text; validation depends on nothing else here).
-schema = Schema(query=Query, extensions=[ParserCache(maxsize=256), ValidationCache(maxsize=256)])
+_parse = functools.lru_cache(maxsize=256)(graphql.parse)
+_validate = functools.lru_cache(maxsize=256)(validate_document)
+
+
+class ParseAndValidateInAThread(SchemaExtension):
+    """Parses and validates in a worker thread, so that a document at the limits (up to about 0.2 s of
+    validation) holds no other request up on the event loop; refuses a document over MAX_DOCUMENT_BYTES unread."""
+
+    async def on_parse(self) -> AsyncIterator[None]:
+        c = self.execution_context
+        if c.query is not None and len(c.query.encode()) > MAX_DOCUMENT_BYTES:
+            raise GraphQLError(f"the document is larger than {MAX_DOCUMENT_BYTES:,} bytes")
+        c.graphql_document = await to_thread.run_sync(functools.partial(_parse, c.query, **c.parse_options))
+        yield
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        c = self.execution_context
+        c.pre_execution_errors = await to_thread.run_sync(_validate, c.schema._schema, c.graphql_document,
+                                                          c.validation_rules)
+        yield
+
+
+schema = Schema(query=Query, extensions=[lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+                                         lambda: AddValidationRules(LIMIT_RULES),
+                                         ParseAndValidateInAThread])
 
 
 async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    principal = await to_thread.run_sync(lambda: resolve_principal(request, required=False))
-    return {"container": request.app.state.container, "principal": principal}
+    """In production every request needs a token, introspection included (decision 0061): no anonymous caller gets
+    a document parsed. In development the schema stays open to GraphiQL; data needs a token everywhere."""
+    container = request.app.state.container
+    required = container.settings.is_production
+    principal = await to_thread.run_sync(lambda: resolve_principal(request, required=required))
+    return {"container": container, "principal": principal}
+
+
+def graphql_controller(production: bool) -> type[Controller]:
+    """POST /graphql (queries by GET are off: the body's limits would not apply to them)."""
+    base = make_graphql_controller(schema, path="/graphql", context_getter=graphql_context,
+                                   graphql_ide=None if production else "graphiql", allow_queries_via_get=False)
+
+    class GraphQL(base):  # type: ignore[valid-type,misc]
+        def decode_json(self, data: str | bytes) -> object:
+            """Strawberry's JSON hook: a body that is not a JSON object is the client's mistake (400), not ours.
+            A body's depth was checked before (api/limits.py); a query string's `variables` were not, hence the
+            RecursionError."""
+            try:
+                value = json.loads(data)
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep for the parser
+                raise HTTPException(400, "the body is not JSON text in UTF-8") from None
+            if not isinstance(value, dict):
+                raise HTTPException(400, "the body must be a JSON object with a `query` member")
+            return value
+
+        async def execute_request(self, request: Request[Any, Any, Any], context: Any,
+                                  root_value: Any) -> Response[Any]:
+            """Strawberry answers a malformed request in plain text; ours are problem+json like the REST API's."""
+            try:
+                return await self.run(request, context=context, root_value=root_value)
+            except HTTPException as e:
+                return problem(e.status_code, "graphql-request", "Bad GraphQL request", detail=e.reason)
+
+    return GraphQL

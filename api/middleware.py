@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids, Idempotency-Key replay for POST commands, and security headers."""
+"""ASGI middleware: request ids and the access log, Idempotency-Key replay for POST commands, and security
+headers."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import logging
 import secrets
 import time
 import uuid
-from typing import Any
 
+from anyio import to_thread
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.limits import read_body, replaying
 from infra.idempotency import request_hash
 from infra.logs import actor_var, request_id_var
 from infra.tokens import InvalidToken
@@ -19,6 +21,11 @@ access = logging.getLogger("socialgov.access")
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Gives each answer an X-Request-Id and logs one access line with its status. It wraps the whole app
+    (api/app.py), outside litestar's exception handling, so that it sees every answer as sent: also those built from
+    an exception a route's middleware raised (a 429 from the rate limit, a 413 from the body limits) and the 404 of
+    a path no route matches."""
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
@@ -56,7 +63,8 @@ def _problem(status: int, title: str, detail: str) -> tuple[int, bytes]:
 
 def idempotency_middleware(app: ASGIApp) -> ASGIApp:
     """A POST with `Idempotency-Key` runs once per caller and key; retries get the first result again.
-    The same key with a different request is refused (422); a retry while the first is running gets 409."""
+    The same key with a different request is refused (422); a retry while the first is running gets 409.
+    It runs after body_limits_middleware, so the body it holds is within the endpoint's limit."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", []))
@@ -71,22 +79,13 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         except InvalidToken:
             await app(scope, receive, send)  # unauthenticated: the app answers 401
             return
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        req_hash = request_hash("POST", scope["path"], body)
-        from anyio import to_thread
-
         if len(key) > 200:
             status, payload = _problem(422, "Invalid Idempotency-Key", "the key must be at most 200 characters")
             await _send_raw(send, status, payload, "application/problem+json")
             return
-        now = container.clock.now()
-        stored = await to_thread.run_sync(container.idempotency.claim, owner, key, req_hash, now)
+        body = await read_body(receive)
+        req_hash = request_hash("POST", scope["path"], body)
+        stored = await to_thread.run_sync(container.idempotency.claim, owner, key, req_hash, container.clock.now())
         if stored is not None:
             if stored.request_hash != req_hash:
                 status, payload = _problem(422, "Idempotency-Key reused",
@@ -101,36 +100,38 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             await _send_raw(send, status, payload, "application/problem+json")
             return
 
-        delivered = False
+        status, content_type, chunks = 500, "application/json", []
+        settled = False
 
-        async def replay_receive() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        captured: dict[str, Any] = {"status": 500, "body": [], "content_type": "application/json"}
-
-        async def capture_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                for k, v in message.get("headers", []):
-                    if k.lower() == b"content-type":
-                        captured["content_type"] = v.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                captured["body"].append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await app(scope, replay_receive, capture_send)
-        finally:
-            status = captured["status"]
+        async def settle() -> None:
+            """Stores the answer for retries, or forgets the claim if the call failed on our side (or was refused
+            in a way a retry may fix: 401, 409), so that the client may send it again."""
+            nonlocal settled
+            settled = True
             if status >= 500 or status in (401, 409):
                 await to_thread.run_sync(container.idempotency.release, owner, key)
             else:
-                await to_thread.run_sync(container.idempotency.complete, owner, key, status,
-                                         b"".join(captured["body"]), captured["content_type"])
+                await to_thread.run_sync(container.idempotency.complete, owner, key, status, b"".join(chunks),
+                                         content_type)
+
+        async def store_then_send(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for k, v in message.get("headers", []):
+                    if k.lower() == b"content-type":
+                        content_type = v.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await settle()  # before the last byte goes out: a retry sent the moment it arrives finds it
+            await send(message)
+
+        try:
+            await app(scope, replaying(body, receive), store_then_send)
+        finally:
+            if not settled:  # the app raised before it answered
+                await to_thread.run_sync(container.idempotency.release, owner, key)
 
     return middleware
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import OperationalError as ESOperationalError
 from eventsourcing.persistence import PersistenceError
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from api.web.errors import not_found, wants_page
@@ -98,9 +99,38 @@ def domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     raise exc  # pragma: no cover
 
 
+def _unparsable_path_parameter(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
+    """The parameter (and its type) of the route that matches this path but for a value its type cannot parse, such
+    as a malformed UUID; the router answered 404 without saying which."""
+    segments = [s for s in request.url.path.split("/") if s]
+    for route in request.app.routes:
+        if len(route.path_components) != len(segments):
+            continue
+        bad: tuple[str, str] | None = None
+        for component, segment in zip(route.path_components, segments, strict=True):
+            if isinstance(component, str):
+                if component != segment:
+                    break
+            elif component.parser is not None and bad is None:
+                try:
+                    component.parser(segment)
+                except ValueError:
+                    bad = (component.name, "UUID" if component.type is UUID else component.type.__name__)
+        else:
+            if bad is not None:
+                return bad
+    return None
+
+
 def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 404 and wants_page(request):  # a browser on a path with no page: the web UI's 404
         return not_found(request, exc)
+    if isinstance(exc, NotFoundException) and isinstance(exc.__cause__, ValueError):
+        bad = _unparsable_path_parameter(request)
+        if bad is not None:  # 404 like any id that names nothing the caller can see (decision 0062)
+            name, kind = bad
+            return problem(404, "not-found", "Not found", detail=f"{name}: is not a valid {kind}",
+                           errors=[{"field": name, "message": f"is not a valid {kind}"}])
     if isinstance(exc, NotAuthorizedException):
         return problem(401, "unauthenticated", "Authentication required", detail=str(exc.detail))
     titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large", 429: "Too many requests",

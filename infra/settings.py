@@ -41,6 +41,13 @@ class Settings:
     #: Web server processes (uvicorn's workers); 0 = automatic: one on SQLite (one writer at a time), else one per
     #: CPU, up to 4.
     web_workers: int = 0
+    #: The largest request body a JSON endpoint reads (decision 0060); uploads (evidence files, the MIS pupil
+    #: register) may send up to `upload_max_bytes`.
+    json_max_bytes: int = 1024 * 1024
+    upload_max_bytes: int = 25 * 1024 * 1024
+    #: A connection must finish sending a request's headers this many seconds after it opened or its previous
+    #: answer went out, else it is closed (decision 0063).
+    header_timeout_seconds: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -96,6 +103,9 @@ class Settings:
             training_validity_months=integer("SOCIALGOV_TRAINING_VALIDITY_MONTHS", 12),
             db_pool_size=integer("SOCIALGOV_DB_POOL_SIZE", 10),
             web_workers=integer("SOCIALGOV_WEB_WORKERS", 0),
+            json_max_bytes=integer("SOCIALGOV_JSON_MAX_BYTES", 1024 * 1024),
+            upload_max_bytes=integer("SOCIALGOV_UPLOAD_MAX_BYTES", 25 * 1024 * 1024),
+            header_timeout_seconds=integer("SOCIALGOV_HEADER_TIMEOUT_SECONDS", 10),
         )
         settings.validate()
         return settings
@@ -105,6 +115,10 @@ class Settings:
             raise SettingsError("SOCIALGOV_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://...")
         if self.web_workers < 0:
             raise SettingsError("SOCIALGOV_WEB_WORKERS must be 0 (automatic) or a positive number of processes")
+        if not 0 < self.json_max_bytes <= self.upload_max_bytes:
+            raise SettingsError("SOCIALGOV_JSON_MAX_BYTES must be positive and at most SOCIALGOV_UPLOAD_MAX_BYTES")
+        if self.header_timeout_seconds <= 0:
+            raise SettingsError("SOCIALGOV_HEADER_TIMEOUT_SECONDS must be a positive number of seconds")
         if self.log_format not in ("json", "text"):
             raise SettingsError("SOCIALGOV_LOG_FORMAT must be 'json' or 'text'")
         try:

@@ -68,7 +68,7 @@ class Accounts(ContextApplication):
         if not (runner or can(principal, Action.ACCOUNT_READ, account.school_id)):
             raise NotFound("account")
         if not (can(principal, action, account.school_id) or (runner and action in RUNNER_ACTIONS)):
-            raise Forbidden(f"you cannot {action.value.replace('.', ' ')} on this account")
+            raise Forbidden(action.refusal)
         return account
 
     # ----- accounts -----

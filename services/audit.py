@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from domain.chain import GENESIS, chain_link
 from domain.errors import InvalidInput
@@ -117,6 +117,38 @@ def verify_chain(engine: Engine, recorder: ApplicationRecorder, batch: int = 100
         checked, last_pos = checked + 1, event.id
         chain_rows.pop(0)
         pending.pop(0)
+
+
+@dataclass(frozen=True)
+class TrustVerification:
+    """What a trust learns from verifying the chain (decision 0064): whether the whole chain verifies, and the
+    figures of its own events. Nothing about another trust's activity: not the chain's length or head, nor where
+    it breaks when the break is at another trust's event (the operator's `socialgov audit verify` says)."""
+    ok: bool
+    trust_events_checked: int
+    last_position: int | None
+    last_link: str | None
+    broken_position: int | None = None
+    problem: str | None = None
+
+
+def verify_for_trust(engine: Engine, recorder: ApplicationRecorder, principal: Principal) -> TrustVerification:
+    if not can(principal, Action.AUDIT_READ, None):
+        raise NotFound("audit")
+    chain = verify_chain(engine, recorder)
+    a = rm.audit_events
+    with rm.read_in(engine, principal.trust_id, None) as conn:
+        checked, last = conn.execute(select(func.count(), func.max(a.c.position)).where(
+            a.c.trust_id == principal.trust_id, a.c.position <= chain.head_position)).one()
+        ours = chain.broken_position is not None and conn.execute(select(a.c.position).where(
+            a.c.trust_id == principal.trust_id, a.c.position == chain.broken_position)).first() is not None
+    with engine.connect() as conn:
+        link = conn.execute(select(rm.audit_chain.c.link).where(rm.audit_chain.c.position == last)).scalar()
+    if chain.ok or ours:
+        return TrustVerification(chain.ok, checked, last, link, chain.broken_position, chain.problem)
+    return TrustVerification(False, checked, last, link, None,
+                             "the chain does not verify at an event of another trust; the service's operator has "
+                             "the details (socialgov audit verify)")
 
 
 # ----- evidence bundle -----

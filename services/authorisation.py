@@ -52,6 +52,55 @@ class Action(StrEnum):
     DASHBOARD_TRUST = "dashboard.trust"
     AUDIT_READ = "audit.read"
 
+    @property
+    def refusal(self) -> str:
+        """The 403 detail in English: 'you cannot reveal this account's credentials'."""
+        return f"you cannot {REFUSED[self]}"
+
+
+#: What each action does, as the rest of "you cannot ..." (one entry per action; a test checks).
+REFUSED: Mapping[Action, str] = {
+    Action.TRUST_SETTINGS_CHANGE: "change the trust's settings",
+    Action.POLICY_PUBLISH: "publish a policy version",
+    Action.SCHOOL_ADD: "add schools",
+    Action.SCHOOL_READ: "see this school",
+    Action.STAFF_ADD: "change this person's record",
+    Action.STAFF_READ: "see this person",
+    Action.TRAINING_RECORD: "record this person's training",
+    Action.ACKNOWLEDGEMENT_RECORD: "record this person's acknowledgement of the policy",
+    Action.PERSONAL_ACCOUNT_DECLARE: "record this person's personal accounts",
+    Action.APPLICATION_SUBMIT: "apply for an account at this school",
+    Action.APPLICATION_READ: "see this application",
+    Action.APPLICATION_DECIDE: "decide this application",
+    Action.APPLICATION_WITHDRAW: "withdraw this application",
+    Action.ACCOUNT_CREATE: "create accounts at this school",
+    Action.ACCOUNT_READ: "see this account",
+    Action.ACCOUNT_MANAGE: "manage this account",
+    Action.CREDENTIALS_STORE: "store this account's credentials",
+    Action.CREDENTIALS_REVEAL: "reveal this account's credentials",
+    Action.MONITORING_CHECK: "record monitoring checks of this account",
+    Action.DEPARTURE_RECORD: "record this person's departure",
+    Action.HANDOVER_READ: "see this school's handovers",
+    Action.HANDOVER_COMPLETE: "complete this handover",
+    Action.INCIDENT_REPORT: "report incidents at this school",
+    Action.INCIDENT_MANAGE: "manage this incident",
+    Action.INCIDENT_MODERATE: "record moderation actions on this incident",
+    Action.INCIDENT_BUNDLE: "download this incident's evidence bundle",
+    Action.INTERACTION_RECEIVE: "record interactions at this school",
+    Action.INTERACTION_READ: "see this school's interactions",
+    Action.INTERACTION_HANDLE: "handle this interaction",
+    Action.MENTION_CAPTURE: "record mentions at this school",
+    Action.MENTION_READ: "see this school's mentions",
+    Action.MENTION_TRIAGE: "triage this mention",
+    Action.FEED_MANAGE: "manage this school's feeds",
+    Action.CLIENT_MANAGE: "manage integration clients",
+    Action.PUPILS_WRITE: "update the pupil register",
+    Action.PUPILS_READ: "see the pupil register",
+    Action.DASHBOARD_SCHOOL: "see this school's dashboard",
+    Action.DASHBOARD_TRUST: "see the trust's dashboard",
+    Action.AUDIT_READ: "read the audit trail",
+}
+
 
 T, D, S, M, ST, V = Role.TRUST_ADMIN, Role.DPO, Role.SLT, Role.MODERATOR, Role.STAFF, Role.VOLUNTEER
 EVERYONE = frozenset(Role)

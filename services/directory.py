@@ -82,7 +82,7 @@ class Directory(ContextApplication):
 
     def _trust_for(self, principal: Principal, action: Action) -> Trust:
         if not can(principal, action, None):
-            raise Forbidden(f"{action.value} needs a trust role")
+            raise Forbidden(f"{action.refusal}: that needs a trust role")
         trust = self.load(Trust, principal.trust_id)
         if trust is None:
             raise NotFound("trust")
@@ -166,7 +166,7 @@ class Directory(ContextApplication):
         if not (allowed or can_about_person(principal, Action.STAFF_READ, person.id, schools, principal.trust_id)):
             raise NotFound("person")
         if not allowed:
-            raise Forbidden(f"you cannot {action.value.replace('.', ' ')} for this person")
+            raise Forbidden(action.refusal)
         acting_school = next((s for s in sorted(schools, key=str) if can(principal, action, s)), None)
         return person, acting_school
 

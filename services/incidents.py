@@ -52,7 +52,7 @@ class Incidents(ContextApplication):
         incident = self.visible(principal, incident_id)
         assert incident.school_id is not None
         if action is not None and not can(principal, action, incident.school_id):
-            raise Forbidden(f"you cannot {action.value.replace('.', ' ')} on this incident")
+            raise Forbidden(action.refusal)
         actor = principal.actor(action or Action.INCIDENT_REPORT, incident.school_id)
         result = change(incident, actor, self.clock.now())
         self.commit(incident, by=principal)

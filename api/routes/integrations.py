@@ -109,7 +109,7 @@ class IntegrationsController(Controller):
         container(request).integrations.revoke(principal, client_id, data.reason if data else None)
         return {"id": client_id, "revoked": True}
 
-    @put("/schools/{school_id:uuid}/pupils", sync_to_thread=True, tags=["pupils"],
+    @put("/schools/{school_id:uuid}/pupils", sync_to_thread=True, tags=["pupils"], opt={"upload": True},
          summary="MIS bulk upsert of pupils and image consent; good rows land, bad rows are listed by row and field")
     def upsert_pupils(self, request: Request[Any, Any, Any], principal: Caller, school_id: FromPath[UUID],
                       data: JSONBody[PupilsIn]) -> dict[str, Any]:

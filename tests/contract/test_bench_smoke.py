@@ -25,3 +25,17 @@ def test_foundation_bench_quick_run_prints_its_figures() -> None:
     assert sqlite["projection_catch_up"]["events_per_s"] > 0
     assert set(doc["targets"]) == {"sqlite.http_commands_per_s", "sqlite.http_commands_p95_ms",
                                    "sqlite.http_command_failures", "sqlite.trust_dashboard_p95_ms"}
+
+
+def test_abuse_bench_quick_run_meets_its_targets() -> None:
+    """bench/abuse.py against the real server: the big and deep bodies are refused, the slow connections closed,
+    /health stays quick and the process keeps its size."""
+    out = subprocess.run([sys.executable, "bench/abuse.py", "--quick"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    attacks = doc["attacks"]
+    assert attacks["graphql_document_announced"]["answer"] == 413 and attacks["deep_json_rest"]["answer"] == 400
+    assert attacks["deep_json_graphql_variables"]["answer"] == 400
+    assert attacks["graphql_document_chunked"]["answer"] in (413, "WriteError", "RemoteProtocolError")
+    assert all(target["met"] for target in doc["targets"].values()), doc["targets"]

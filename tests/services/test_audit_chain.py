@@ -10,9 +10,10 @@ import sys
 import zipfile
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from infra.bundle_verifier import verify_bundle
+from services import readmodel as rm
 from services.audit import verify_chain
 from tests.api.test_incidents import REPORT, report
 from tests.conftest import ROOT, World
@@ -32,7 +33,7 @@ def test_chain_verifies_then_names_an_altered_event(world: World) -> None:
     iid = report(world)
     world.post("head", f"/api/v1/incidents/{iid}/notes", {"text": "first note"})
     ok = world.get("admin", "/api/v1/audit/verify").json()
-    assert ok["ok"] is True and ok["checked"] >= 1 and ok["broken_position"] is None
+    assert ok["ok"] is True and ok["trust_events_checked"] >= 1 and ok["broken_position"] is None
     position = world.get("admin", "/api/v1/audit/events", entity_id=iid).json()["items"][0]["position"]
     original = _event_row(world, position)
     forged = bytes(original.state).replace(REPORT["title"].encode(), b"Nothing happened here")
@@ -48,6 +49,37 @@ def test_chain_verifies_then_names_an_altered_event(world: World) -> None:
         cli = subprocess.run([sys.executable, "-m", "api.cli", "audit", "verify"], env=env, cwd=ROOT,
                              capture_output=True, text=True, timeout=120)
         assert cli.returncode == 1 and f"BROKEN at position {position}" in cli.stdout
+    finally:
+        with world.c.engine.begin() as conn:
+            conn.execute(text(f"UPDATE socialgov_events SET state = :s WHERE {_id_column(world)} = :p"),
+                         {"s": bytes(original.state), "p": position})
+    assert verify_chain(world.c.engine, world.c.recorder).ok
+
+
+def test_verify_tells_a_trust_only_about_its_own_events(world: World, stranger: World) -> None:
+    """A trust learns whether the chain verifies and its own events' figures; another trust's activity moves none of
+    them, and a break in another trust's events is reported without its place."""
+    report(world)
+    mine = world.get("admin", "/api/v1/audit/verify").json()
+    assert set(mine) == {"ok", "trust_events_checked", "last_position", "last_link", "broken_position", "problem"}
+    events = rm.audit_events
+    with world.c.engine.connect() as conn:
+        count, last = conn.execute(select(func.count(), func.max(events.c.position))
+                                   .where(events.c.trust_id == world.trust_id)).one()
+    assert mine["ok"] is True and (mine["trust_events_checked"], mine["last_position"]) == (count, last)
+    theirs = report(stranger)
+    assert world.get("admin", "/api/v1/audit/verify").json() == mine
+    position = stranger.get("admin", "/api/v1/audit/events", entity_id=theirs).json()["items"][0]["position"]
+    original = _event_row(stranger, position)
+    with world.c.engine.begin() as conn:
+        conn.execute(text(f"UPDATE socialgov_events SET state = :s WHERE {_id_column(world)} = :p"),
+                     {"s": bytes(original.state).replace(REPORT["title"].encode(), b"Nothing happened"), "p": position})
+    try:
+        seen = world.get("admin", "/api/v1/audit/verify").json()
+        assert seen["ok"] is False and seen["broken_position"] is None and "another trust" in seen["problem"]
+        assert str(position) not in seen["problem"]
+        told = stranger.get("admin", "/api/v1/audit/verify").json()
+        assert told["ok"] is False and told["broken_position"] == position and "altered" in told["problem"]
     finally:
         with world.c.engine.begin() as conn:
             conn.execute(text(f"UPDATE socialgov_events SET state = :s WHERE {_id_column(world)} = :p"),

@@ -1,0 +1,66 @@
+"""What uvicorn is given to serve the app, the same in `socialgov run` and in each web process: its HTTP protocol
+with a deadline for request headers (decision 0063)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from infra.settings import Settings
+
+
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request headers are not complete `header_timeout`
+    seconds after it opened, or after its next request's first byte. uvicorn has no such timeout: its keep-alive
+    timeout covers only the idle time between requests and stops at the first byte, so a client that trickles
+    headers (slowloris) would hold its connection for ever."""
+
+    #: Seconds; set by `uvicorn_options` for one process, read from the environment in uvicorn's worker processes
+    #: (each starts from the same environment, and a class made at run time cannot be sent to them).
+    header_timeout: float | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._deadline: asyncio.TimerHandle | None = self.loop.call_later(self._timeout(), self._too_slow)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(self._timeout(), self._too_slow)
+
+    def on_headers_complete(self) -> None:
+        self._cancel_deadline()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def _timeout(self) -> float:
+        return self.header_timeout if self.header_timeout is not None else _environment_timeout()
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+@functools.cache
+def _environment_timeout() -> float:
+    return float(Settings.from_env().header_timeout_seconds)
+
+
+def uvicorn_options(settings: Settings, workers: int = 1) -> dict[str, Any]:
+    """The options of uvicorn.run: this protocol, and our own request log rather than uvicorn's."""
+    if workers > 1:
+        return {"http": HeaderDeadlineProtocol, "log_config": None, "access_log": False, "workers": workers}
+    protocol = type("HeaderDeadline", (HeaderDeadlineProtocol,), {"header_timeout": settings.header_timeout_seconds})
+    return {"http": protocol, "log_config": None, "access_log": False}
