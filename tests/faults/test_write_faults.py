@@ -40,10 +40,10 @@ def _break_the_chain_now_and_then(w: World, stop: threading.Event) -> None:
     engine = create_engine(str(w.c.settings.database_url), poolclass=NullPool)
     while not stop.is_set():
         try:
-            ahead = int(w.c.recorder.max_notification_id() or 0) + 3
+            ahead = int(w.c.recorder.max_notification_id() or 0) + 10
             with engine.begin() as conn:
                 conn.execute(insert(rm.audit_chain).values(position=ahead, link=PLANTED))
-            time.sleep(0.15)
+            time.sleep(0.5)
             _unplant(engine)
             time.sleep(0.1)
         except (DBAPIError, PersistenceError):  # the app got there first, or the connection was dropped
