@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import typing
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.persistence import OperationalError as ESOperationalError
 from eventsourcing.persistence import PersistenceError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
+from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from api.web.errors import not_found, wants_page
@@ -55,9 +58,69 @@ def _clean(message: str) -> str:
     return re.sub(r"\s*-\s*at `[^`]*`", "", message).strip()
 
 
-def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def _body_type(request: Request[Any, Any, Any]) -> type[msgspec.Struct] | None:
+    """The msgspec Struct a route reads its JSON body into, if it does (`data: JSONBody[X]` or `X | None`)."""
+    field = request.route_handler.parsed_fn_signature.parameters.get("data")
+    annotation = getattr(field, "annotation", None)
+    for member in (typing.get_args(annotation) or (annotation,)):
+        if isinstance(member, type) and issubclass(member, msgspec.Struct):
+            return member
+    return None
+
+
+def every_field_error(struct: type[msgspec.Struct], body: Any) -> list[dict[str, str]]:
+    """Every invalid field of a JSON body for `struct`: msgspec stops at the first, so each field is converted on its
+    own (DESIGN §5: one entry per invalid field)."""
+    if not isinstance(body, dict):
+        return [{"field": "body", "message": "must be a JSON object"}]
+    info = msgspec.inspect.type_info(struct)
+    assert isinstance(info, msgspec.inspect.StructType)
+    hints = typing.get_type_hints(struct)
+    errors = [{"field": str(name), "message": "is not a field of this request"}
+              for name in body if name not in {f.encode_name for f in info.fields} and info.forbid_unknown_fields]
+    for f in info.fields:
+        if f.encode_name not in body:
+            if f.required:
+                errors.append({"field": f.encode_name, "message": "is required"})
+            continue
+        value = body[f.encode_name]
+        allowed = _allowed_values(f.type)
+        if allowed is not None and isinstance(value, str) and value not in allowed:
+            errors.append({"field": f.encode_name, "message": "must be one of " + ", ".join(allowed)})
+            continue
+        try:
+            msgspec.convert(value, hints[f.name], strict=False)
+        except msgspec.ValidationError as e:
+            inner = _FIELD.search(str(e))
+            path = inner.group(1) if inner and inner.group(1) else ""
+            errors.append({"field": f"{f.encode_name}{path}" if path.startswith("[") else
+                           f"{f.encode_name}.{path}" if path else f.encode_name,
+                           "message": _clean(str(e))})
+    return errors
+
+
+def _allowed_values(info: msgspec.inspect.Type) -> list[str] | None:
+    """The values a string field's schema lists (api/routes/common.OneOf), if any."""
+    for t in (info, *getattr(info, "types", ())):  # a field that may also be null is a union
+        if isinstance(t, msgspec.inspect.Metadata) and t.extra_json_schema and "enum" in t.extra_json_schema:
+            return [str(v) for v in t.extra_json_schema["enum"]]
+    return None
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = []
     extra = exc.extra if isinstance(exc.extra, list) else []
+    struct = _body_type(request) if any(isinstance(i, dict) and i.get("source") == "body" for i in extra) else None
+    if struct is not None:  # the body's first error stands for all of them: name every one
+        raw = ScopeState.from_scope(request.scope).body  # read already, to find the first error
+        try:
+            body = msgspec.json.decode(raw) if isinstance(raw, bytes) else None
+        except msgspec.DecodeError:
+            body = None
+        found = every_field_error(struct, body) if body is not None else []
+        if found:
+            extra = [i for i in extra if not (isinstance(i, dict) and i.get("source") == "body")]
+            errors += found
     for item in extra:
         if isinstance(item, dict):
             message = str(item.get("message", "is invalid"))

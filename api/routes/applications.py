@@ -9,8 +9,9 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from api.routes.common import Caller, container, read_again_if_dropped
+from api.routes.common import Caller, OneOf, container, read_again_if_dropped
 from domain.application import BusinessCase
+from domain.values import Platform, Visibility
 from services import queries
 from services.authorisation import Principal
 
@@ -20,8 +21,8 @@ class ApplicationIn(msgspec.Struct, forbid_unknown_fields=True):
     audience: str
     promotion: str
     runner_ids: list[UUID]
-    visibility: str
-    platform: str
+    visibility: OneOf[Visibility]
+    platform: OneOf[Platform]
     proposed_handle: str
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from enum import Enum
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
 from sqlalchemy.exc import DBAPIError
@@ -17,6 +19,18 @@ from services.ports import today_in_london
 
 #: A route's authenticated caller, provided by api/auth.verified_principal.
 Caller = NamedDependency[Principal]
+
+E = TypeVar("E", bound=Enum)
+
+
+class OneOf:
+    """`OneOf[Category]`: a body field that must be one of an enumeration's values. The body reads it as a string
+    and the domain checks it with the body's other rules, naming every invalid field at once; the list is also in
+    the field's schema, so that when a body's types are wrong (a field missing) this one is named with them
+    (api/problems.every_field_error) and integrators see the allowed values in the OpenAPI document."""
+
+    def __class_getitem__(cls, enum: type[Enum]) -> Any:
+        return Annotated[str, msgspec.Meta(extra_json_schema={"enum": [str(v.value) for v in enum]})]
 
 
 def container(request: Request[Any, Any, Any]) -> Container:

@@ -10,14 +10,17 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from api.routes.common import Caller, container, read_again_if_dropped
+from api.routes.common import Caller, OneOf, container, read_again_if_dropped
+from domain.incident import Category
+from domain.interaction import InteractionKind
+from domain.mention import Triage
 from services import inbox_queries as iq
 from services.authorisation import Principal
 
 
 class InteractionIn(msgspec.Struct, forbid_unknown_fields=True):
     account_id: UUID
-    kind: str
+    kind: OneOf[InteractionKind]
     received_at: datetime
     author_handle: str
     excerpt: str
@@ -32,7 +35,7 @@ class RespondIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class EscalateIn(msgspec.Struct, forbid_unknown_fields=True):
     title: str
-    category: str = "other"
+    category: OneOf[Category] = "other"
     reason: str | None = None
 
 
@@ -54,9 +57,9 @@ class MentionIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TriageIn(msgspec.Struct, forbid_unknown_fields=True):
-    decision: str
+    decision: OneOf[Triage]
     note: str | None = None
-    category: str | None = None
+    category: OneOf[Category] | None = None
 
 
 class FeedIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -12,22 +12,22 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
-from api.routes.common import Caller, container, read_again_if_dropped
+from api.routes.common import Caller, OneOf, container, read_again_if_dropped
 from domain.errors import InvalidInput
-from domain.incident import Report
+from domain.incident import Agency, Category, InvolvedKind, ModerationKind, Report, RiskLevel, TakedownStep
 from services import audit, queries
 from services.authorisation import Principal
 from services.eventstore import NotFound
 
 
 class Involved(msgspec.Struct, forbid_unknown_fields=True):
-    kind: str
+    kind: OneOf[InvolvedKind]
     name: str
 
 
 class IncidentIn(msgspec.Struct, forbid_unknown_fields=True):
     title: str
-    category: str
+    category: OneOf[Category]
     description: str
     happened_at: datetime
     involved: list[Involved] = msgspec.field(default_factory=list)
@@ -39,14 +39,14 @@ class IncidentIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AssessmentIn(msgspec.Struct, forbid_unknown_fields=True):
-    risk_level: str
+    risk_level: OneOf[RiskLevel]
     safeguarding_concern: bool
     immediate_actions: str
     investigator_ids: list[UUID] = msgspec.field(default_factory=list)
 
 
 class AgencyIn(msgspec.Struct, forbid_unknown_fields=True):
-    agency: str
+    agency: OneOf[Agency]
     reference: str | None = None
     contact: str | None = None
     notes: str | None = None
@@ -73,13 +73,13 @@ class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ModerationIn(msgspec.Struct, forbid_unknown_fields=True):
-    action: str
+    action: OneOf[ModerationKind]
     target: str
     reason: str
 
 
 class TakedownIn(msgspec.Struct, forbid_unknown_fields=True):
-    step: str
+    step: OneOf[TakedownStep]
     parent_name: str | None = None
     notes: str | None = None
 

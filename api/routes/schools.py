@@ -9,15 +9,16 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
-from api.routes.common import Caller, container, read_again_if_dropped
+from api.routes.common import Caller, OneOf, container, read_again_if_dropped
 from domain.trust import TrustSettings
+from domain.values import Nation
 from services import queries
 
 
 class SchoolIn(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     urn: str
-    nation: str
+    nation: OneOf[Nation]
 
 
 class PolicyVersionIn(msgspec.Struct, forbid_unknown_fields=True):

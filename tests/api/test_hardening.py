@@ -297,3 +297,20 @@ def test_limit_settings_come_from_the_environment() -> None:
                 {"SOCIALGOV_HEADER_TIMEOUT_SECONDS": "0"}):
         with pytest.raises(SettingsError):
             Settings.from_env(bad)
+
+
+def test_a_body_with_a_missing_field_and_a_value_outside_its_list_names_both(world: World) -> None:
+    """Issue 21 item 5: msgspec stops at the first error; the problem names every invalid field."""
+    before = world.event_count()
+    r = world.post("alice", f"/api/v1/schools/{world.school}/incidents",
+                   {"title": "Rude comment", "category": "gossip", "description": "A rude comment"})
+    assert r.status_code == 422, r.text
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert set(errors) == {"happened_at", "category"}
+    assert errors["happened_at"] == "is required" and errors["category"].startswith("must be one of bullying,")
+    r = world.post("alice", f"/api/v1/schools/{world.school}/applications",
+                   {"aim": "x", "platform": "myspace", "extra": 1, "runner_ids": ["not-a-uuid"]})
+    assert r.status_code == 422, r.text
+    assert {e["field"] for e in r.json()["errors"]} == {"platform", "extra", "runner_ids[0]", "audience", "promotion",
+                                                        "visibility", "proposed_handle"}
+    assert world.event_count() == before
