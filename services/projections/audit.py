@@ -111,7 +111,7 @@ class ChainProjection:
     def begin(self, b: Batch, position: int) -> None:
         """The link at the chain's position (the last event it linked), read in the transaction that holds the
         chain's tracking row."""
-        last = b.execute(LINK_AT.params(position=position)).scalar() if position else None
+        last = b.execute(LINK_AT, {"position": position}).scalar() if position else None
         self._prev = last or GENESIS
 
     def end(self, b: Batch, last: int) -> None:

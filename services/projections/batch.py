@@ -17,6 +17,12 @@ from services import readmodel as rm
 
 
 @functools.cache
+def _insert(table: Table) -> Any:
+    """INSERT into the table (built once per table: statements cost more to build than to run)."""
+    return insert(table)
+
+
+@functools.cache
 def _add_to_counter(dialect: str, table: Table) -> Any:
     """INSERT the counter row, or add its n to the row already there (built once per table)."""
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
@@ -33,7 +39,7 @@ class Batch:
         self.touched: set[str] = set()
         self._counts: dict[Table, dict[tuple[tuple[str, Any], ...], int]] = {}
         #: Statements to run after the queued rows, at the next flush (tracking rows moved past them).
-        self._then: list[Executable] = []
+        self._then: list[tuple[Executable, Any]] = []
 
     @staticmethod
     def _pk(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -72,34 +78,34 @@ class Batch:
         """A queued row (to read back what this batch wrote), or None."""
         return self._by_pk.get((table.name, (pk,)))
 
-    def then(self, statement: Executable) -> None:
+    def then(self, statement: Executable, params: Any = None) -> None:
         """Queues a write that needs no answer, to run after the queued rows at the next flush."""
-        self._then.append(statement)
+        self._then.append((statement, params))
 
-    def execute(self, statement: Executable) -> Result[Any]:
+    def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
         if isinstance(statement, UpdateBase):
             self.touched.add(str(getattr(statement.table, "name", "")))
         self.flush()
-        return self.conn.execute(statement)
+        return self.conn.execute(statement, params)
 
     def flush(self) -> None:
-        writes: list[tuple[Any, list[dict[str, Any]] | None]] = []
         for table, rows in self._rows.items():
             shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for row in rows:  # a multi-row insert needs the same columns in every row
                 shapes.setdefault(tuple(row), []).append(row)
-            writes += [(insert(table), same) for same in shapes.values()]
+            for same in shapes.values():
+                self.conn.execute(_insert(table), same)
         for table, counts in self._counts.items():
             if counts:  # zeros too: a rebuild leaves the same rows
-                writes.append((_add_to_counter(self.conn.dialect.name, table),
-                               [dict(k) | {"n": n} for k, n in counts.items()]))
-        writes += [(statement, None) for statement in self._then]
+                self.conn.execute(_add_to_counter(self.conn.dialect.name, table),
+                                  [dict(k) | {"n": n} for k, n in counts.items()])
+        for statement, params in self._then:
+            self.conn.execute(statement, params)
         self._rows.clear()
         self._by_pk.clear()
         self._counts.clear()
         self._then.clear()
-        for statement, values in writes:
-            self.conn.execute(statement, values) if values is not None else self.conn.execute(statement)
+
 
 def person_name(b: Batch, person_id: Any, actor: Any) -> str:
     """A person's display name for denormalised columns: from the acting person, a queued row, or the table."""

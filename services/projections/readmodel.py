@@ -50,4 +50,4 @@ class ReadModelProjection:
         FIGURES) are made of, say so by moving their change marks, in the same transaction."""
         moved = [{"name": mark, "position": last} for mark, tables in rm.CHANGE_MARKS.items() if b.touched & tables]
         if moved:
-            b.then(_set_position(b.conn.dialect.name).values(moved))
+            b.then(_set_position(b.conn.dialect.name), moved)

@@ -26,6 +26,7 @@ _t = projection_tracking
 LOCK = (update(_t).where(_t.c.name.in_(bindparam("names", expanding=True))).values(position=_t.c.position)
         .returning(_t.c.name, _t.c.position))
 
+MOVE = update(_t).where(_t.c.name.in_(bindparam("names", expanding=True))).values(position=bindparam("to"))
 #: A notification with its decoded domain event.
 Applied = tuple[Notification, Any]
 Progress = Callable[[int, int], None]
@@ -99,7 +100,7 @@ class Projections:
                     projection.handle(batch, event, n)
             projection.end(batch, last)
             positions[projection.name] = last
-        batch.then(update(_t).where(_t.c.name.in_([p.name for p in active])).values(position=last))
+        batch.then(MOVE, {"names": [p.name for p in active], "to": last})
         batch.flush()
 
     def position(self) -> int:
