@@ -103,6 +103,15 @@ LABELS: dict[str, Any] = {"categories": CATEGORIES, "risk_levels": RISK_LEVELS, 
                           "moderation": MODERATION, "takedown": TAKEDOWN, "involved_kinds": INVOLVED}
 
 
+FILE_TYPES = "an image (PNG, JPEG, GIF or WebP), PDF, text, CSV, JSON, email, MP4 video or MP3 audio file"
+
+
+def _plain_file_error(form: FormReader) -> None:
+    """The service names the accepted content types (for programs); a person is told them in words."""
+    if "is not accepted" in form.errors.get("file", ""):
+        form.errors["file"] = f"The evidence file must be {FILE_TYPES}"
+
+
 def short_sha(sha256: str) -> str:
     """The first 12 hex digits of a SHA-256, enough to match a file by eye (the bundle has it in full)."""
     return sha256[:12]
@@ -243,6 +252,7 @@ async def report_submit(request: Request[Any, Any, Any], web_principal: NamedDep
         form.anchors["file"] = "file"  # the service's messages about "file" go beside the file input
         with command_errors(form):
             check_evidence(upload.filename or "", upload.content_type or "", content, about)
+        _plain_file_error(form)
     incident_id: UUID | None = None
     if not form.errors:
         with command_errors(form):
@@ -349,20 +359,37 @@ def incident_page(request: Request[Any, Any, Any], web_principal: NamedDependenc
 
 # ----- the incident's forms -----
 
-#: Each form's page: its template, the permission it needs (from `_allowed`) and its title.
+#: Each form's page: its template, the permission it needs (from `_allowed`), its title, and what it does.
 FORMS = {
-    "assessment": ("incidents/forms/assessment.html", "assess", "Initial assessment"),
-    "staff": ("incidents/forms/staff.html", "manage_open", "Record a member of staff involved"),
-    "agencies": ("incidents/forms/agency.html", "manage", "Involve an external agency"),
-    "police-referral": ("incidents/forms/police.html", "manage", "Refer to the police"),
-    "disciplinary-referral": ("incidents/forms/disciplinary.html", "manage", "Make a disciplinary referral"),
-    "notes": ("incidents/forms/note.html", "note", "Add a note"),
-    "evidence": ("incidents/forms/evidence.html", "note", "Add evidence"),
-    "moderation-actions": ("incidents/forms/moderation.html", "moderate", "Record a moderation action"),
-    "takedown-steps": ("incidents/forms/takedown.html", "moderate", "Record a take-down step"),
-    "resolve": ("incidents/forms/resolve.html", "manage_open", "Resolve the incident"),
-    "reopen": ("incidents/forms/reopen.html", "reopen", "Reopen the incident"),
+    "assessment": ("incidents/forms/assessment.html", "assess", "Initial assessment",
+                   "make the initial assessment"),
+    "staff": ("incidents/forms/staff.html", "manage_open", "Record a member of staff involved",
+              "record staff involved"),
+    "agencies": ("incidents/forms/agency.html", "manage", "Involve an external agency", "involve an agency"),
+    "police-referral": ("incidents/forms/police.html", "manage", "Refer to the police", "refer it to the police"),
+    "disciplinary-referral": ("incidents/forms/disciplinary.html", "manage", "Make a disciplinary referral",
+                              "make a disciplinary referral"),
+    "notes": ("incidents/forms/note.html", "note", "Add a note", "add a note"),
+    "evidence": ("incidents/forms/evidence.html", "note", "Add evidence", "add evidence"),
+    "moderation-actions": ("incidents/forms/moderation.html", "moderate", "Record a moderation action",
+                           "record moderation actions"),
+    "takedown-steps": ("incidents/forms/takedown.html", "moderate", "Record a take-down step",
+                       "record take-down steps"),
+    "resolve": ("incidents/forms/resolve.html", "manage_open", "Resolve the incident", "resolve it"),
+    "reopen": ("incidents/forms/reopen.html", "reopen", "Reopen the incident", "reopen it"),
 }
+
+
+def _refusal(permission: str, what: str, allowed: Mapping[str, bool], incident: Mapping[str, Any]) -> str:
+    """Why the visitor may not use a form, in words: their role, or the incident's state."""
+    if permission in ("assess", "manage_open", "reopen") and allowed["manage"]:
+        if permission == "reopen":
+            return "Only a resolved incident can be reopened."
+        if incident["status"] != IncidentStatus.OPEN:
+            return "The incident is resolved: reopen it first."
+        return "The initial assessment has been made already."
+    who_may = "the school's leaders and moderators" if permission == "moderate" else "the school's leaders"
+    return f"Only {who_may} can {what} on this incident."
 
 
 def _form_page(request: Request[Any, Any, Any], who: SignedIn, incident_id: UUID, name: str,
@@ -370,15 +397,13 @@ def _form_page(request: Request[Any, Any, Any], who: SignedIn, incident_id: UUID
     """One of FORMS for an incident the visitor can see (404 otherwise), if they may use it (403 otherwise)."""
     if name not in FORMS:
         raise NotFound("page")
-    template, permission, title = FORMS[name]
+    template, permission, title, what = FORMS[name]
     c = container(request)
     incident = queries.get_incident(c.engine, who.principal, incident_id, c.clock.now())
-    if not _allowed(who, incident)[permission]:
-        raise Forbidden(f"You cannot do this: {title.lower()} is for the school's leaders"
-                        + (" and moderators" if permission == "moderate" else "")
-                        + ("" if incident["status"] == "open" or permission == "reopen"
-                           else ", while the incident is open"))
-    staff = [p for p in queries.list_staff(c.engine, who.principal, incident["school_id"], now_and_today(c)[1])]
+    allowed = _allowed(who, incident)
+    if not allowed[permission]:
+        raise Forbidden(_refusal(permission, what, allowed, incident))
+    staff = queries.list_staff(c.engine, who.principal, incident["school_id"], now_and_today(c)[1])
     return page(request, who, template, status=status, form=form, incident=incident, title=title, name=name,
                 staff=staff, **LABELS)
 
@@ -522,6 +547,10 @@ async def add_evidence(request: Request[Any, Any, Any], web_principal: NamedDepe
     about = form.text("description", max_length=2000) or None
     filename = upload.filename if isinstance(upload, UploadFile) else ""
     ctype = upload.content_type if isinstance(upload, UploadFile) else ""
+    if content and not form.errors:
+        with command_errors(form):
+            check_evidence(filename or "", ctype or "", content, about)
+        _plain_file_error(form)
     return await _finish(request, who, incident_id, "evidence", form, lambda: c.incidents.add_evidence(
         who.principal, incident_id, filename or "", ctype or "", content, about), f"Evidence added: {filename}")
 

@@ -94,7 +94,8 @@ def test_staff_report_an_incident_with_evidence_and_the_leader_refers_it_to_the_
         files=[{"name": "run.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ"}])
     page.get_by_role("button", name="Send report").click()
     expect(page).to_have_title(re.compile(r"^Error: Check your answers"))
-    assert summary_links(page)[0].startswith("The evidence file type application/x-msdownload is not accepted")
+    assert summary_links(page) == ["The evidence file must be an image (PNG, JPEG, GIF or WebP), PDF, text, CSV, "
+                                   "JSON, email, MP4 video or MP3 audio file"]
     check_page(page, "incident-check-errors-desktop")
     page.get_by_label("Evidence file").set_input_files(
         files=[{"name": "screenshot.png", "mimeType": "image/png", "buffer": PNG}])
@@ -238,6 +239,8 @@ def test_who_may_do_what_on_an_incident(page: Page) -> None:
     response = page.goto(police_incident + "/police-referral")
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("You cannot do this")
+    expect(page.locator("main")).to_contain_text("Only the school's leaders can refer it to the police on this "
+                                                 "incident.")
     check_page(page, "incident-form-forbidden-desktop")
     assert page.request.get(police_incident + "/evidence-bundle").status == 404
     page.goto("/auth/dev-login?q=isla")  # another school's staff (found with the picker's search)
