@@ -225,10 +225,11 @@ async def report_check(request: Request[Any, Any, Any], web_principal: NamedDepe
     data = await request.form()
     form = FormReader(data, labels=REPORT_LABELS)
     report = await sync_to_thread(_read_report, request, who, form)
-    if data.get("change") or report is None:
-        form.errors = {} if data.get("change") else form.errors
-        return await sync_to_thread(_report_page, request, who, "incidents/report.html", form,
-                                    400 if form.errors else 200)
+    if data.get("change"):  # "Change your answers": the questions again, as they were answered
+        form.errors.clear()
+        return await sync_to_thread(_report_page, request, who, "incidents/report.html", form)
+    if report is None:
+        return await sync_to_thread(_report_page, request, who, "incidents/report.html", form, 400)
     return await sync_to_thread(_report_page, request, who, "incidents/check.html", form, report=report)
 
 
