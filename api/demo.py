@@ -1,5 +1,6 @@
 """Demo data: a trust with three schools (England, Scotland, Northern Ireland), staff with and without
-training, two policy versions and applications in every state. `--scale N` adds N synthetic schools in bulk."""
+training, two policy versions, applications in every state, and two incidents at Oakfield (one referred to the
+police, one awaiting assessment). `--scale N` adds N synthetic schools in bulk."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from api.container import Container
 from domain.application import AccountApplication, BusinessCase
 from domain.credentials import Credentials
 from domain.events import Actor, ActorKind, Aggregate
+from domain.incident import Report
 from domain.person import Person
 from domain.school import School
 from domain.trust import Trust
@@ -134,15 +136,49 @@ def seed_demo(c: Container) -> UUID:
         for _ in range(5):
             clock.advance(timedelta(days=1))
             c.accounts.record_check(_p(c, staff[oak]["Grace Hill"]), account, "No new comments")
+        _seed_police_incident(c, clock, schools[oak], account, staff[oak])
         # Grace Hill (the lead) is leaving at the end of term: a handover is pending.
         leaving = (clock.now() + timedelta(days=14)).date()
         c.accounts.record_departure(moderator, staff[oak]["Grace Hill"], leaving, "Moving to another trust")
         _seed_inbox_month(c, clock, real_clock.now(), schools[oak], account, moderator,
                           _p(c, staff[oak]["Grace Hill"]))
+        clock.set(real_clock.now() - timedelta(hours=1))  # reported an hour ago: awaiting assessment, not overdue
+        c.incidents.report(_p(c, staff[oak]["Sam Patel"]), schools[oak], Report(
+            "Photo of pupils shared in a parents' group", "compromising_image",
+            "A parent shared our sports day photo, with two pupils' faces and names, in a public Facebook group. "
+            "One of the pupils is on the no-publish list.", clock.now() - timedelta(hours=3),
+            [{"kind": "parent", "name": "Parent in Year 4"}], account, "https://www.facebook.com/groups/example/1"))
         return trust_id
     finally:
         for app in c.contexts:
             app.clock = real_clock
+
+
+def _seed_police_incident(c: Container, clock: SettableClock, school_id: UUID, account: UUID,
+                          staff: dict[str, UUID]) -> None:
+    """An incident that went to the police: threats to a teacher under a post on the school's page, assessed,
+    hidden and blocked (with what the audience was told), the platform involved, a crime reference."""
+    reporter, head, moderator = (_p(c, staff[n]) for n in ("Grace Hill", "Priya Shah", "Tom Baker"))
+    incident = c.incidents.report(reporter, school_id, Report(
+        "Threats to a teacher under the sports day post", "harassing",
+        "Three comments from one profile threaten Mr Baker by name and say where he lives.",
+        clock.now() - timedelta(hours=2), [{"kind": "staff", "name": "Tom Baker"},
+                                           {"kind": "external", "name": "Profile 'oakfield_truth'"}],
+        account, "https://www.facebook.com/OakfieldPrimary/posts/demo"))
+    c.incidents.add_evidence(reporter, incident, "comments-captured.txt", "text/plain",
+                             b"Three comments captured from the sports day post (demo evidence).\n",
+                             "The comments as they appeared, with their times")
+    clock.advance(timedelta(hours=1))
+    c.incidents.assess(head, incident, "high", True, "Comments hidden; DSL and Mr Baker informed",
+                       (staff["Tom Baker"],))
+    c.incidents.take_moderation_action(moderator, incident, "hide", "three comments by oakfield_truth",
+                                       "We have hidden comments that threatened a member of staff. Threats are "
+                                       "never acceptable on our page.")
+    c.incidents.take_moderation_action(moderator, incident, "block", "oakfield_truth",
+                                       "We have blocked an account that posted threats.")
+    c.incidents.involve_agency(head, incident, "platform", "FB-REPORT-DEMO-1", None, "Reported the profile")
+    clock.advance(timedelta(days=1))
+    c.incidents.refer_to_police(head, incident, "CR/104233/26", "PC 4471 Evans", clock.now().date())
 
 
 def _seed_inbox_month(c: Container, clock: SettableClock, until: datetime, school_id: UUID, account: UUID,

@@ -70,6 +70,14 @@ class IncidentStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+def reference(incident_id: UUID) -> str:
+    """The short reference people quote for an incident ("INC-3F9A-07C2"): the last 8 hex digits of its id, which
+    are random in a time-ordered id (the first ones are its time, shared by incidents reported together).
+    The same wherever the incident appears: its pages, the API, the evidence bundle."""
+    tail = incident_id.hex[-8:].upper()
+    return f"INC-{tail[:4]}-{tail[4:]}"
+
+
 def _choice(errors: list[FieldError], field: str, value: str, enum: type[StrEnum]) -> None:
     if value not in {e.value for e in enum}:
         errors.append(FieldError(field, "must be one of " + ", ".join(e.value for e in enum)))

@@ -146,6 +146,7 @@ def _readme(incident: Mapping[str, Any], chain_head: Mapping[str, Any], key_id: 
 ==================================
 
 Incident:     {incident["id"]}
+Reference:    {incident.get("reference", "")}
 Title:        {incident.get("title", "")}
 School:       {incident.get("school_name", "")}
 Generated:    {generated_at.isoformat()}
@@ -231,6 +232,7 @@ def render_chronology_pdf(
     story.append(Spacer(1, 3 * mm))
 
     summary = [
+        ("Reference", incident.get("reference")),
         ("School", incident.get("school_name")),
         ("Category", _humanise(incident.get("category"))),
         ("Status", _humanise(incident.get("status"))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from domain.chain import GENESIS, chain_link
 from domain.errors import InvalidInput
+from domain.incident import reference as incident_reference
 from services import readmodel as rm
 from services.authorisation import Action, Principal, can
 from services.eventstore import NotFound
@@ -195,7 +197,8 @@ def evidence_bundle(engine: Engine, recorder: ApplicationRecorder, incidents: In
     chronology = [{"at": t["occurred_at"].isoformat(), "what": TITLES.get(t["type"], t["type"]),
                    "who": f"{t['actor']['display_name']} ({t['actor']['role'] or t['actor']['kind']})",
                    "reason": t["reason"], "details": t["data"]} for t in trail]
-    summary = {"id": str(row["id"]), "title": row["title"], "category": row["category"],
+    summary = {"id": str(row["id"]), "reference": incident_reference(row["id"]), "title": row["title"],
+               "category": row["category"],
                "school_name": row["school_name"], "status": row["status"],
                "reported_at": row["reported_at"].isoformat(), "risk_level": row["risk_level"],
                "restricted": row["restricted"], "reporter_name": row["reporter_name"],
@@ -209,3 +212,22 @@ def evidence_bundle(engine: Engine, recorder: ApplicationRecorder, incidents: In
     return zipped
 
 
+
+
+def evidence_file(engine: Engine, files: EvidenceStore, principal: Principal, incident_id: UUID,
+                  evidence_id: UUID) -> tuple[Row, bytes]:
+    """One evidence file of an incident the caller can see: its record (file name, content type, SHA-256) and its
+    bytes, checked against the SHA-256 recorded when it was added."""
+    with rm.read_as(engine, principal) as conn:
+        row = conn.execute(select(rm.incidents).where(rm.incidents.c.id == incident_id)).mappings().first()
+        if row is None or row["trust_id"] != principal.trust_id or not incident_visible(principal, row):
+            raise NotFound("incident")
+        found = conn.execute(select(rm.evidence_files).where(rm.evidence_files.c.id == evidence_id,
+                                                             rm.evidence_files.c.incident_id == incident_id)
+                             ).mappings().first()
+    if found is None:
+        raise NotFound("evidence")
+    data = files.get(found["sha256"])
+    if hashlib.sha256(data).hexdigest() != found["sha256"]:
+        raise RuntimeError(f"evidence file {evidence_id} does not match its recorded SHA-256")
+    return dict(found), data

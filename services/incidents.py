@@ -28,6 +28,29 @@ EVIDENCE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "applica
 T = TypeVar("T")
 
 
+def check_evidence(filename: str, content_type: str, data: bytes, description: str | None) -> tuple[str, str]:
+    """The evidence rules (every broken one at once): a file name, not empty, at most MAX_EVIDENCE_BYTES, of an
+    accepted type; returns the file's base name and its content type. A form that reports an incident and attaches
+    its evidence in one step checks the file first, so a refused file leaves nothing reported."""
+    errors = []
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or len(name) > 255:
+        errors.append(FieldError("file", "needs a file name of at most 255 characters"))
+    if not data:
+        errors.append(FieldError("file", "is empty"))
+    elif len(data) > MAX_EVIDENCE_BYTES:
+        errors.append(FieldError("file", f"is larger than {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB"))
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype not in EVIDENCE_TYPES:
+        errors.append(FieldError("file", f"type {ctype or 'unknown'} is not accepted; use one of "
+                                         + ", ".join(sorted(EVIDENCE_TYPES))))
+    if description is not None and len(description) > 2000:
+        errors.append(FieldError("description", "must be at most 2000 characters"))
+    if errors:
+        raise InvalidInput(errors)
+    return name, ctype
+
+
 class Incidents(ContextApplication):
     name = "incidents"
 
@@ -120,22 +143,7 @@ class Incidents(ContextApplication):
 
     def add_evidence(self, principal: Principal, incident_id: UUID, filename: str, content_type: str, data: bytes,
                      description: str | None) -> UUID:
-        errors = []
-        name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-        if not name or len(name) > 255:
-            errors.append(FieldError("file", "needs a file name of at most 255 characters"))
-        if not data:
-            errors.append(FieldError("file", "is empty"))
-        elif len(data) > MAX_EVIDENCE_BYTES:
-            errors.append(FieldError("file", f"is larger than {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB"))
-        ctype = content_type.split(";")[0].strip().lower()
-        if ctype not in EVIDENCE_TYPES:
-            errors.append(FieldError("file", f"type {ctype or 'unknown'} is not accepted; use one of "
-                                             + ", ".join(sorted(EVIDENCE_TYPES))))
-        if description is not None and len(description) > 2000:
-            errors.append(FieldError("description", "must be at most 2000 characters"))
-        if errors:
-            raise InvalidInput(errors)
+        name, ctype = check_evidence(filename, content_type, data, description)
         self.visible(principal, incident_id)  # 404 before storing anything
         digest = hashlib.sha256(data).hexdigest()
         evidence_id = new_id()

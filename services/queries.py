@@ -14,6 +14,7 @@ from sqlalchemy import Engine, Text, and_, bindparam, case, cast, func, or_, sel
 
 from domain.errors import InvalidInput
 from domain.events import ActorKind
+from domain.incident import reference as incident_reference
 from domain.values import RUNNER_ROLES
 from services import readmodel as rm
 from services.authorisation import Action, Principal, can, can_about_person, can_see_incident
@@ -563,6 +564,7 @@ INCIDENT_STATES = ("open", "resolved", "awaiting_assessment", "assessment_overdu
 
 def _incident_row(row: Any, now: datetime) -> Row:
     out = {k: row[k] for k in INCIDENT_FIELDS}
+    out["reference"] = incident_reference(row["id"])
     out["named_slt_ids"] = [UUID(x) for x in row["named_slt_ids"]]
     out["investigator_ids"] = [UUID(x) for x in row["investigator_ids"]]
     out["awaiting_assessment"] = row["status"] == "open" and row["assessed_at"] is None
@@ -608,7 +610,25 @@ def get_incident(engine: Engine, principal: Principal, incident_id: UUID, now: d
     out = _incident_row(row, now)
     out["evidence"] = [{k: e[k] for k in ("id", "filename", "content_type", "size", "sha256", "description",
                                           "added_at", "added_by")} for e in evidence]
+    # what was done, oldest first: each with who did it (name and role) and when (decision 0057)
+    out["moderation_actions"] = [{**m, "at": datetime.fromisoformat(m["at"])} for m in row["moderation_actions"]]
+    out["takedown_steps"] = [{**t, "at": datetime.fromisoformat(t["at"])} for t in row["takedown_steps"]]
     return out
+
+
+def incident_account_choices(engine: Engine, principal: Principal, school_id: UUID) -> list[Row]:
+    """The school's accounts (not closed) that an incident may be about, for anyone who may report one there:
+    id, platform and handle only (the accounts are public; who runs them is not said)."""
+    if school_id not in principal.visible_school_ids:
+        raise NotFound("school")
+    if not can(principal, Action.INCIDENT_REPORT, school_id):
+        return []
+    a = rm.accounts
+    with rm.read_as(engine, principal) as conn:
+        rows = conn.execute(select(a.c.id, a.c.platform, a.c.handle)
+                            .where(a.c.school_id == school_id, a.c.status != "closed")
+                            .order_by(a.c.platform, a.c.handle)).mappings().all()
+    return [dict(r) for r in rows]
 
 
 

@@ -286,6 +286,11 @@ incidents = Table(
     Column("police_referred_at", UtcDateTime(), nullable=True),
     Column("crime_reference", String(100), nullable=True),
     Column("agencies", JSON, nullable=False),
+    #: What was done on the platform and with the parents, oldest first (decision 0057): moderation actions
+    #: {action, target, reason (told to the audience), by, role, at}; take-down steps {step, parent_name, notes,
+    #: by, role, at}.
+    Column("moderation_actions", JSON, nullable=False),
+    Column("takedown_steps", JSON, nullable=False),
     Column("evidence_count", Integer, nullable=False),
     Column("resolved_at", UtcDateTime(), nullable=True),
     Column("outcome", Text, nullable=True),

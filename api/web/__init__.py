@@ -10,6 +10,7 @@ One module of routes per area, templates in api/templates/<area>/ (decision 0050
     signin.py      development persona picker, sign-out, the school switcher
     home.py        "what needs you", by role
     compliance.py  my compliance, and the "Record my training" form
+    incidents.py   report an incident; the incidents queue, an incident's page and its forms, evidence bundle
 
 Live fragments (inbox, mentions, dashboard tiles) use htmx 2 (loaded by the layout): a route can answer
 `request.htmx` with litestar's `HTMXTemplate` of just the fragment. Each page calls the same services and read
@@ -22,7 +23,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.plugins.htmx import HTMXRequest
 
-from api.web import compliance, home, signin
+from api.web import compliance, home, incidents, signin
 from api.web.errors import WEB_EXCEPTION_HANDLERS
 from api.web.session import web_principal
 from api.web.templating import template_config
@@ -34,7 +35,7 @@ def web_router() -> Router:
         path="/",
         route_handlers=[home.home, signin.dev_login_page, signin.dev_login, signin.logout, signin.choose_school,
                         compliance.my_compliance, compliance.person_compliance, compliance.training_form,
-                        compliance.record_training],
+                        compliance.record_training, *incidents.ROUTES],
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -54,6 +54,8 @@ def _reported(b: Batch, e: inc.IncidentReported) -> None:
         police_referred_at=None,
         crime_reference=None,
         agencies=[],
+        moderation_actions=[],
+        takedown_steps=[],
         evidence_count=0,
         resolved_at=None,
         outcome=None,
@@ -105,6 +107,24 @@ def _evidence(b: Batch, e: inc.EvidenceAdded) -> None:
     _touch(b, e, evidence_count=(count or 0) + 1)
 
 
+def _by(e: DomainEvent) -> dict[str, Any]:
+    return {"by": e.actor.display_name, "role": e.actor.role, "at": e.occurred_at.isoformat()}
+
+
+def _moderation(b: Batch, e: inc.ModerationActionTaken) -> None:
+    t = rm.incidents
+    current = b.execute(select(t.c.moderation_actions).where(t.c.id == e.originator_id)).scalar()
+    done = {"action": e.action, "target": e.target, "reason": e.reason, **_by(e)}
+    _touch(b, e, moderation_actions=[*(current or []), done])
+
+
+def _takedown(b: Batch, e: inc.TakedownStepRecorded) -> None:
+    t = rm.incidents
+    current = b.execute(select(t.c.takedown_steps).where(t.c.id == e.originator_id)).scalar()
+    step = {"step": e.step, "parent_name": e.parent_name, "notes": e.notes, **_by(e)}
+    _touch(b, e, takedown_steps=[*(current or []), step])
+
+
 def _resolved(b: Batch, e: inc.IncidentResolved) -> None:
     _touch(b, e, status=inc.IncidentStatus.RESOLVED.value, resolved_at=e.occurred_at, outcome=e.outcome)
 
@@ -127,8 +147,8 @@ HANDLERS: dict[type[DomainEvent], Handler] = {
     inc.DisciplinaryReferralMade: _version,
     inc.IncidentNoteAdded: _version,
     inc.EvidenceAdded: _evidence,
-    inc.ModerationActionTaken: _version,
-    inc.TakedownStepRecorded: _version,
+    inc.ModerationActionTaken: _moderation,
+    inc.TakedownStepRecorded: _takedown,
     inc.IncidentResolved: _resolved,
     inc.IncidentReopened: _reopened,
     inc.EvidenceBundleGenerated: _version,
