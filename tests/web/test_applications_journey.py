@@ -1,0 +1,219 @@
+"""Account applications in a real browser (issue 22): a member of staff applies one question a page, naming a
+runner who is not trained; the leadership's approval is refused naming that runner; the runner records training
+and acknowledges the policy; the leadership approves; the applicant sees it approved. Bad input on every form,
+the keyboard alone, JavaScript off, 390 px, and who may see and decide what. axe-core on every page state."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.web.conftest import check_page, sign_in_as, web
+
+TOO_LONG = "x" * 2001
+
+
+def summary(page: Page) -> Locator:
+    return page.locator(".govuk-error-summary")
+
+
+def errors_are(page: Page, *messages: str) -> None:
+    """The error summary lists exactly `messages`, and the title says there is an error."""
+    expect(summary(page)).to_be_visible()
+    expect(summary(page).locator("li")).to_have_text(list(messages))
+    expect(page).to_have_title(re.compile(r"^Error: "))
+
+
+def record_training(page: Page, course: str) -> None:
+    """Fills in "Record your training" with a course done a few days ago, and sends it."""
+    done = date.today() - timedelta(days=3)
+    page.get_by_label("Course name").fill(course)
+    page.get_by_label("Day").fill(str(done.day))
+    page.get_by_label("Month").fill(str(done.month))
+    page.get_by_label("Year").fill(str(done.year))
+    page.get_by_role("button", name="Record training").click()
+
+
+def continue_(page: Page) -> None:
+    page.get_by_role("button", name="Continue").click()
+
+
+def answer_text_question(page: Page, heading: str, missing: str, text: str, shot: str) -> None:
+    """A text question: empty shows its error, too long keeps what was typed, then the answer."""
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    check_page(page, f"{shot}-desktop")
+    continue_(page)
+    errors_are(page, missing)
+    box = page.get_by_label(heading)
+    box.fill(TOO_LONG)
+    continue_(page)
+    errors_are(page, re.compile(r"must be 2000 characters or fewer"))
+    expect(box).to_have_value(TOO_LONG)  # what was typed is kept
+    check_page(page, f"{shot}-errors-desktop")
+    summary(page).get_by_role("link").click()
+    expect(box).to_be_focused()
+    box.fill(text)
+    continue_(page)
+
+
+@web
+def test_staff_apply_naming_an_untrained_runner_and_the_leadership_approves_once_they_are_ready(page: Page) -> None:
+    # --- Lucy Ward (staff, no training, has not acknowledged the policy) applies
+    sign_in_as(page, "Lucy Ward")
+    page.get_by_role("link", name="Apply", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Apply for a school social media account")
+    check_page(page, "apply-start-desktop")
+    page.get_by_role("button", name="Start now").click()
+
+    answer_text_question(page, "What is the aim of the account?", "Enter the aim of the account",
+                         "Share the work of the Year 6 eco club", "apply-aim")
+    answer_text_question(page, "Who is the account for?", "Enter who the account is for",
+                         "Parents and carers of pupils in the eco club", "apply-audience")
+    answer_text_question(page, "How will you promote the account?", "Enter how you will promote the account",
+                         "The school newsletter", "apply-promotion")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Which platform, and what name?")
+    handle = page.get_by_label("What name do you propose for the account?")
+    handle.fill("eco club!")
+    continue_(page)
+    errors_are(page, "Select the platform the account will be on",
+               "The proposed name must use only letters, numbers, underscores (_), full stops (.) and hyphens (-), "
+               "with no spaces")
+    expect(handle).to_have_value("eco club!")
+    check_page(page, "apply-account-errors-desktop")
+    page.get_by_label("Instagram").check()
+    handle.fill("oakfield_eco")
+    continue_(page)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Will the account be open or private?")
+    continue_(page)
+    errors_are(page, "Select whether the account will be open or private")
+    check_page(page, "apply-visibility-errors-desktop")
+    page.get_by_label("Private or closed").check()
+    continue_(page)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Who will run the account?")
+    lucy = page.get_by_label("Lucy Ward (you)")
+    expect(page.locator(".govuk-checkboxes__item", has=lucy)).to_contain_text(
+        "Not eligible yet No training recorded. Has not acknowledged the current policy 2025.2")
+    tom = page.locator(".govuk-checkboxes__item", has_text="Tom Baker")
+    expect(tom).to_contain_text(re.compile(r"Eligible Trained until \d+ \w+ \d{4} and acknowledged 2025\.2"))
+    expect(page.locator(".govuk-checkboxes__item", has_text="Owen Price")).to_contain_text(
+        re.compile(r"Training expired \d+ \w+ \d{4}\. Has not acknowledged the current policy 2025\.2 "
+                   r"\(acknowledged 2025\.1\)"))
+    check_page(page, "apply-runners-desktop")
+    lucy.check()
+    continue_(page)
+    errors_are(page, "Select at least 2 people to run the account")
+    expect(page.get_by_label("Lucy Ward (you)")).to_be_checked()  # kept
+    check_page(page, "apply-runners-errors-desktop")
+    page.get_by_label("Tom Baker").check()
+    continue_(page)
+
+    # --- check answers, change one, send
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your answers before sending your application")
+    answers = page.locator(".govuk-summary-list")
+    expect(answers).to_contain_text("Share the work of the Year 6 eco club")
+    expect(answers).to_contain_text("Private or closed")
+    expect(answers).to_contain_text("oakfield_eco")
+    check_page(page, "apply-check-desktop")
+    page.get_by_role("link", name="Change the aim").click()
+    expect(page.get_by_label("What is the aim of the account?")).to_have_value("Share the work of the Year 6 eco club")
+    page.get_by_label("What is the aim of the account?").fill("Share the work of the eco club")
+    continue_(page)
+    expect(page).to_have_url(re.compile(r"/applications/new/check$"))  # straight back to check answers
+    expect(answers).to_contain_text("Share the work of the eco club")
+    page.go_back()  # Back keeps the answers
+    expect(page.get_by_label("What is the aim of the account?")).to_have_value("Share the work of the eco club")
+    page.go_forward()
+    page.get_by_role("button", name="Send application").click()
+
+    expect(page.locator(".govuk-panel")).to_contain_text("Application sent")
+    reference = page.locator(".govuk-panel strong").inner_text()
+    assert re.fullmatch(r"[0-9A-F]{4}-[0-9A-F]{4}", reference)
+    expect(page.locator("main")).to_contain_text("Lucy Ward: No training recorded. Has not acknowledged the current "
+                                                 "policy 2025.2")
+    check_page(page, "apply-sent-desktop")
+    page.get_by_role("link", name="View your applications").last.click()
+    card = page.locator(".govuk-summary-card", has_text=reference)
+    expect(card).to_contain_text("Instagram: oakfield_eco")
+    expect(card).to_contain_text("Awaiting decision")
+    check_page(page, "my-applications-desktop")
+    application_url = card.get_by_role("link", name=re.compile("^View")).get_attribute("href")
+    assert application_url
+
+    # --- Priya Shah (SLT) finds it in the queue; approval is refused, naming Lucy Ward
+    sign_in_as(page, "Priya Shah")
+    page.get_by_role("link", name="Applications", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Applications for school accounts")
+    row = page.locator("tr", has_text=reference)
+    expect(row).to_contain_text("Lucy Ward")
+    expect(row).to_contain_text(re.compile(r"Waiting \d+ (hours?|days)"))
+    names = page.locator("tbody tr td:first-child a").all_inner_texts()
+    assert names[0] == "Facebook: FriendsOfOakfield" and names[-1] == "Instagram: oakfield_eco"  # oldest first
+    check_page(page, "applications-queue-desktop")
+    row.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Instagram account oakfield_eco")
+    lucy_card = page.locator(".govuk-summary-card", has_text="Lucy Ward")
+    expect(lucy_card).to_contain_text("Not yet")
+    expect(lucy_card).to_contain_text("Not recorded")
+    expect(lucy_card).to_contain_text("Not acknowledged 2025.2")
+    expect(page.locator(".govuk-summary-card", has_text="Tom Baker")).to_contain_text("Acknowledged 2025.2")
+    check_page(page, "application-desktop")
+
+    page.get_by_role("button", name="Save decision").click()
+    errors_are(page, "Select whether to approve or reject the application")
+    page.get_by_label("Reject").check()
+    page.get_by_role("button", name="Save decision").click()
+    errors_are(page, "Enter the reason for rejecting the application")
+    expect(page.get_by_label("Reject")).to_be_checked()
+    check_page(page, "application-decision-errors-desktop")
+    page.get_by_label("Approve").check()
+    page.get_by_label("Reason for your decision").fill("Good case")
+    page.get_by_role("button", name="Save decision").click()
+    errors_are(page, "This application cannot be approved yet",
+               "Lucy Ward has not acknowledged the current policy (2025.2)",
+               "Lucy Ward has no social media training on record")
+    expect(page.get_by_label("Reason for your decision")).to_have_value("Good case")
+    check_page(page, "application-approval-refused-desktop")
+
+    # --- Lucy records her training and acknowledges the policy
+    sign_in_as(page, "Lucy Ward")
+    page.get_by_role("link", name="My compliance").click()
+    tasks = page.locator(".govuk-task-list")
+    expect(tasks.locator("li").nth(0)).to_contain_text("Incomplete")
+    expect(tasks.locator("li").nth(2)).to_contain_text("Cannot start yet")
+    page.get_by_role("link", name="Record your training").click()
+    record_training(page, "Safe social media for school staff")
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Training recorded")
+    page.get_by_role("link", name="Read and acknowledge the current policy").click()
+    expect(page.locator(".govuk-summary-list")).to_contain_text("2025.2")
+    expect(page.locator(".govuk-summary-list")).to_contain_text("Adds the rules on tagging pupils in images")
+    page.get_by_role("button", name="Confirm").click()
+    errors_are(page, "Confirm that you have read and understood the policy")
+    check_page(page, "acknowledge-policy-errors-desktop")
+    page.get_by_label("I have read and understood the social media policy, version 2025.2").check()
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text(
+        "You have acknowledged the social media policy, version 2025.2")
+    expect(tasks.locator("li").nth(0)).to_contain_text("Completed")
+    expect(tasks.locator("li").nth(1)).to_contain_text("Completed")
+    check_page(page, "my-compliance-tasks-done-desktop")
+
+    # --- Priya approves
+    sign_in_as(page, "Priya Shah")
+    page.goto(application_url)
+    expect(page.locator(".govuk-summary-card", has_text="Lucy Ward")).to_contain_text("Yes")
+    page.get_by_label("Approve").check()
+    page.get_by_role("button", name="Save decision").click()
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text(f"Application {reference} approved")
+    expect(page.locator("main")).to_contain_text("Approved")
+    expect(page.get_by_role("button", name="Save decision")).to_have_count(0)
+    check_page(page, "application-approved-desktop")
+
+    # --- Lucy sees it approved
+    sign_in_as(page, "Lucy Ward")
+    page.goto("/applications/mine")
+    expect(page.locator(".govuk-summary-card", has_text=reference)).to_contain_text("Approved")
