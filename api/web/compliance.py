@@ -10,7 +10,10 @@ REST API (POST /api/v1/staff/{id}/acknowledgements, /training, /personal-account
     GET  /my/compliance/training                 the form
     POST /my/compliance/training                 directory.record_training
     GET  /my/compliance/personal-accounts        declare a personal account (and those declared so far)
-    POST /my/compliance/personal-accounts        directory.declare_personal_account
+    POST /my/compliance/personal-accounts        directory.declare_personal_account (if the account names the
+                                                 school: first the disclaimer question, on its own page)
+    GET  /my/compliance/personal-accounts/disclaimer   "Does the profile say that views are your own?", with the
+    POST /my/compliance/personal-accounts/disclaimer   policy's guidance; then directory.declare_personal_account
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from api.container import Container
 from api.routes.common import container, now_and_today
 from api.web.forms import WHOLE_FORM, FormReader, command_errors
 from api.web.render import page, redirect_with_notice
 from api.web.session import SignedIn
 from api.web.templating import LONDON, long_date
 from domain.values import Platform
+from infra.drafts import Drafts
 from services import queries
 
 TRAINING_LABELS = {"course": "Course name", "completed_on": "The date you completed the course"}
@@ -82,9 +87,13 @@ def compliance_tasks(person: dict[str, Any], policy: dict[str, Any] | None) -> l
     declared = person["personal_accounts"]
     declaration_task: dict[str, Any] = {"title": {"text": "Declare your personal social media accounts"}}
     if declared:
-        n = len(declared)
+        latest = {(d["platform"], d["handle"].lower().lstrip("@")): d for d in declared}  # declared again: the last
+        n = len(latest)
+        short = sum(1 for d in latest.values() if d["names_school"] and not d["disclaimer_present"])
         declaration_task |= {"href": "/my/compliance/personal-accounts", "status": COMPLETED,
-                             "hint": {"text": f"{n} account{'s' if n != 1 else ''} declared"}}
+                             "hint": {"text": f"{n} account{'s' if n != 1 else ''} declared" +
+                                      (f"; {short} {'needs' if short == 1 else 'need'} a disclaimer" if short
+                                       else "")}}
     elif not acknowledged:
         declaration_task |= {"status": CANNOT_START,
                              "hint": {"text": "Read and acknowledge the current policy first: it says what a "
@@ -192,12 +201,17 @@ async def record_training(request: Request[Any, Any, Any], web_principal: NamedD
 
 
 # ----- Declare your personal social media accounts -----
+#: The first page's answers wait here while the second asks about the disclaimer (infra/drafts.py).
+DECLARATION_DRAFT = "personal-account"
+
+
 def _declaration_page(request: Request[Any, Any, Any], who: SignedIn, form: FormReader | None = None,
                       status: int = 200) -> Template:
     c = container(request)
     person = queries.get_person(c.engine, who.principal, who.principal.id, now_and_today(c)[1])
-    return page(request, who, "compliance/personal_accounts.html", status=status, form=form, platforms=PLATFORMS,
-                declared=person["personal_accounts"])
+    values = form.values if form else Drafts(c.engine).get(who.principal.id, DECLARATION_DRAFT, c.clock.now())
+    return page(request, who, "compliance/personal_accounts.html", status=status, form=form, values=values,
+                platforms=PLATFORMS, declared=person["personal_accounts"])
 
 
 @get("/my/compliance/personal-accounts", sync_to_thread=True, include_in_schema=False)
@@ -205,9 +219,26 @@ def declaration_form(request: Request[Any, Any, Any], web_principal: NamedDepend
     return _declaration_page(request, web_principal)
 
 
+async def _declare(c: Container, who: SignedIn, form: FormReader, platform: str, handle: str, names_school: bool,
+                   disclaimer: bool) -> Redirect | None:
+    """Declares the account (as POST /api/v1/staff/{id}/personal-accounts); a redirect with the notice, or None with
+    the refusal on `form`."""
+    with command_errors(form):
+        await sync_to_thread(c.directory.declare_personal_account, who.principal, who.principal.id, platform,
+                             handle, names_school, disclaimer)
+    if form.errors:
+        return None
+    await sync_to_thread(Drafts(c.engine).discard, who.principal.id, DECLARATION_DRAFT)
+    notice = f"Personal account declared: {PLATFORMS.get(platform, platform)} {handle}"
+    if names_school and not disclaimer:
+        notice += ". Add a disclaimer to its profile saying that your views are your own, as the policy asks"
+    return redirect_with_notice("/my/compliance", notice)
+
+
 @post("/my/compliance/personal-accounts", include_in_schema=False)
 async def declare_personal_account(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]
                                    ) -> Template | Redirect:
+    """The account and whether it names the school; if it does, the disclaimer question comes on its own page."""
     who = web_principal
     c = container(request)
     form = FormReader(await request.form(), labels=DECLARATION_LABELS)
@@ -217,17 +248,46 @@ async def declare_personal_account(request: Request[Any, Any, Any], web_principa
         form.errors["handle"] = "The account's name or handle must not contain spaces"
     names_school = form.choice("names_school", YES_NO, missing="Select yes if the account names or identifies "
                                                                 "the school")
-    disclaimer = form.text("disclaimer_present")
-    if names_school == "yes":
-        disclaimer = form.choice("disclaimer_present", YES_NO, missing="Select yes if the profile says that your "
-                                                                        "views are your own")
+    if not form.errors and names_school == "yes":
+        answers = {"platform": platform, "handle": handle, "names_school": "yes"}
+        await sync_to_thread(Drafts(c.engine).save, who.principal.id, DECLARATION_DRAFT, answers, c.clock.now())
+        return Redirect("/my/compliance/personal-accounts/disclaimer", status_code=303)
     if not form.errors:
-        with command_errors(form):
-            await sync_to_thread(c.directory.declare_personal_account, who.principal, who.principal.id, platform,
-                                 handle, names_school == "yes", disclaimer == "yes")
-    if form.errors:
-        return await sync_to_thread(_declaration_page, request, who, form, 400)
-    notice = f"Personal account declared: {PLATFORMS[platform]} {handle}"
-    if names_school == "yes" and disclaimer != "yes":
-        notice += ". Add a disclaimer to its profile saying that your views are your own, as the policy asks"
-    return redirect_with_notice("/my/compliance", notice)
+        done = await _declare(c, who, form, platform, handle, False, False)
+        if done:
+            return done
+    return await sync_to_thread(_declaration_page, request, who, form, 400)
+
+
+def _disclaimer_page(request: Request[Any, Any, Any], who: SignedIn, form: FormReader | None = None,
+                     status: int = 200) -> Template | Redirect:
+    c = container(request)
+    answers = Drafts(c.engine).get(who.principal.id, DECLARATION_DRAFT, c.clock.now())
+    if not answers.get("platform") or not answers.get("handle"):
+        return Redirect("/my/compliance/personal-accounts", status_code=303)
+    return page(request, who, "compliance/disclaimer.html", status=status, form=form, answers=answers,
+                platform=PLATFORMS.get(answers["platform"], answers["platform"]))
+
+
+@get("/my/compliance/personal-accounts/disclaimer", sync_to_thread=True, include_in_schema=False)
+def disclaimer_form(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]
+                    ) -> Template | Redirect:
+    return _disclaimer_page(request, web_principal)
+
+
+@post("/my/compliance/personal-accounts/disclaimer", include_in_schema=False)
+async def declare_with_disclaimer(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]
+                                  ) -> Template | Redirect:
+    who = web_principal
+    c = container(request)
+    answers = await sync_to_thread(Drafts(c.engine).get, who.principal.id, DECLARATION_DRAFT, c.clock.now())
+    if not answers.get("platform") or not answers.get("handle"):
+        return Redirect("/my/compliance/personal-accounts", status_code=303)
+    form = FormReader(await request.form(), labels=DECLARATION_LABELS)
+    disclaimer = form.choice("disclaimer_present", YES_NO, missing="Select yes if the profile says that your views "
+                                                                    "are your own")
+    if not form.errors:
+        done = await _declare(c, who, form, answers["platform"], answers["handle"], True, disclaimer == "yes")
+        if done:
+            return done
+    return await sync_to_thread(_disclaimer_page, request, who, form, 400)
