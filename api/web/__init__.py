@@ -35,10 +35,7 @@ def web_router() -> Router:
     return Router(
         path="/",
         route_handlers=[home.home, signin.dev_login_page, signin.dev_login, signin.logout, signin.choose_school,
-                        compliance.my_compliance, compliance.person_compliance, compliance.training_form,
-                        compliance.record_training, compliance.policy_form, compliance.acknowledge_policy,
-                        compliance.declaration_form, compliance.declare_personal_account,
-                        compliance.disclaimer_form, compliance.declare_with_disclaimer, *applications.ROUTES],
+                        *compliance.ROUTES, *applications.ROUTES],
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -291,3 +291,8 @@ async def declare_with_disclaimer(request: Request[Any, Any, Any], web_principal
         if done:
             return done
     return await sync_to_thread(_disclaimer_page, request, who, form, 400)
+
+
+#: This module's pages, for api/web/__init__.py.
+ROUTES = [my_compliance, person_compliance, policy_form, acknowledge_policy, training_form, record_training,
+          declaration_form, declare_personal_account, disclaimer_form, declare_with_disclaimer]
