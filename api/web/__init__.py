@@ -9,7 +9,9 @@ One module of routes per area, templates in api/templates/<area>/ (decision 0050
     templating.py  the Jinja environment (our templates and the govuk-frontend-jinja macros)
     signin.py      development persona picker, sign-out, the school switcher
     home.py        "what needs you", by role
-    compliance.py  my compliance, and the "Record my training" form
+    compliance.py  my compliance as a task list: acknowledge the policy, record training, declare personal accounts
+    applications.py  apply for an account (question pages, check answers), my applications, the SLT's queue
+                   and decision with the runner checklist
     incidents.py   report an incident; the incidents queue, an incident's page and its forms, evidence bundle
 
 Live fragments (inbox, mentions, dashboard tiles) use htmx 2 (loaded by the layout): a route can answer
@@ -23,7 +25,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.plugins.htmx import HTMXRequest
 
-from api.web import compliance, home, incidents, signin
+from api.web import applications, compliance, home, incidents, signin
 from api.web.errors import WEB_EXCEPTION_HANDLERS
 from api.web.session import web_principal
 from api.web.templating import template_config
@@ -34,8 +36,7 @@ def web_router() -> Router:
     return Router(
         path="/",
         route_handlers=[home.home, signin.dev_login_page, signin.dev_login, signin.logout, signin.choose_school,
-                        compliance.my_compliance, compliance.person_compliance, compliance.training_form,
-                        compliance.record_training, *incidents.ROUTES],
+                        *compliance.ROUTES, *applications.ROUTES, *incidents.ROUTES],
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

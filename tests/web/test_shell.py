@@ -153,7 +153,7 @@ def test_record_training_shows_every_error_then_records_it(page: Page, phone: Pa
     sign_in_as(page, "Owen Price")
     page.get_by_role("link", name="My compliance").click()
     check_page(page, "my-compliance-desktop")
-    page.get_by_role("button", name="Record training").click()
+    page.get_by_role("link", name="Record your training").click()  # a task of the task list
     expect(page.get_by_role("heading", level=1)).to_have_text("Record your training")
     check_page(page, "record-training-desktop")
 
