@@ -52,7 +52,7 @@ def start(tree: Path, tmp: str, header_timeout: int) -> tuple[subprocess.Popen[b
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "run", "--no-demo", "--port", str(port)], cwd=tree,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
@@ -63,7 +63,7 @@ def start(tree: Path, tmp: str, header_timeout: int) -> tuple[subprocess.Popen[b
             pass
         time.sleep(0.2)
     proc.terminate()
-    raise RuntimeError("server did not become ready within 60 s")
+    raise RuntimeError("server did not become ready within 180 s")
 
 
 class HealthPoller(threading.Thread):

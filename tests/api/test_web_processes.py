@@ -91,7 +91,7 @@ def test_two_web_processes_serve_commands_with_read_your_writes(tmp_path: Path) 
                                    "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 90
+            deadline = time.monotonic() + 180
             while True:
                 assert server.poll() is None, server.stderr.read() if server.stderr else ""
                 assert time.monotonic() < deadline, "the server did not become ready"
