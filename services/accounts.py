@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from domain.account import SchoolAccount
+from domain.account import SchoolAccount, check_reveal_reason
 from domain.application import AccountApplication
 from domain.credentials import Credentials
 from domain.errors import InvalidInput, RuleRefused
@@ -145,8 +145,11 @@ class Accounts(ContextApplication):
         self.commit(account, by=principal)
         return version
 
-    def reveal_credentials(self, principal: Principal, account_id: UUID) -> tuple[int, Credentials]:
-        """Decrypts the current version (checking integrity), records the reveal, then returns the secret once."""
+    def reveal_credentials(self, principal: Principal, account_id: UUID,
+                           reason: str | None = None) -> tuple[int, Credentials]:
+        """Decrypts the current version (checking integrity), records the reveal with its reason (why the person
+        needs to see them; the web UI requires one), then returns the secret once."""
+        reason = check_reveal_reason(reason)
         account = self._account(principal, account_id, Action.CREDENTIALS_REVEAL)
         assert account.school_id is not None
         person = self.load(Person, principal.id)
@@ -160,7 +163,7 @@ class Accounts(ContextApplication):
         secret = self.vault.reveal(account.credential_ref, account.school_id, account.id, account.credential_version)
         version = account.record_reveal(principal.id, is_moderator,
                                         principal.actor(Action.CREDENTIALS_REVEAL, account.school_id),
-                                        self.clock.now())
+                                        self.clock.now(), reason)
         self.commit(account, by=principal)
         return version, secret
 
