@@ -11,7 +11,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from domain.account import SchoolAccount, check_reveal_reason
 from domain.application import AccountApplication
 from domain.credentials import Credentials
-from domain.errors import InvalidInput, RuleRefused
+from domain.errors import AlreadyExists, InvalidInput, RuleRefused
 from domain.events import Aggregate
 from domain.handover import Handover, HandoverOutcome
 from domain.person import Person
@@ -30,6 +30,10 @@ class AccountLookups(Protocol):
         ...
 
     def open_handover(self, account_id: UUID, leaver_id: UUID) -> UUID | None: ...
+
+    def account_of_application(self, application_id: UUID) -> UUID | None:
+        """The account already created from an application, if any."""
+        ...
 
 
 class Accounts(ContextApplication):
@@ -81,6 +85,8 @@ class Accounts(ContextApplication):
         application = self.load(AccountApplication, application_id)
         if application is None or application.school_id != school_id or application.case is None:
             raise InvalidInput.one("application_id", "is not an application of this school")
+        if self.lookups.account_of_application(application_id) is not None:
+            raise AlreadyExists("application_id", "an account has already been created from this application")
         runners = self._people(list(application.case.runner_ids), principal.trust_id)
         account = SchoolAccount.create(new_id(), application, lead_id, url, runners,
                                        self._policy(principal.trust_id), self._today(),
