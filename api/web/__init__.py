@@ -22,7 +22,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.plugins.htmx import HTMXRequest
 
-from api.web import compliance, home, signin
+from api.web import accounts, compliance, handovers, home, signin
 from api.web.errors import WEB_EXCEPTION_HANDLERS
 from api.web.session import web_principal
 from api.web.templating import template_config
@@ -34,7 +34,7 @@ def web_router() -> Router:
         path="/",
         route_handlers=[home.home, signin.dev_login_page, signin.dev_login, signin.logout, signin.choose_school,
                         compliance.my_compliance, compliance.person_compliance, compliance.training_form,
-                        compliance.record_training],
+                        compliance.record_training, *accounts.ROUTES, *handovers.ROUTES],
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,
