@@ -35,6 +35,7 @@ from api.routes.common import container, now_and_today
 from api.web.forms import FormReader, command_errors
 from api.web.render import page, redirect_with_notice
 from api.web.session import SignedIn
+from api.web.templating import plural
 from domain.account import REVEAL_REASON_MAX
 from domain.credentials import Credentials
 from domain.values import Role
@@ -53,6 +54,11 @@ PLATFORMS = {"facebook": "Facebook", "x": "X", "instagram": "Instagram", "linked
 CREDENTIAL_LABELS = {"login": "Sign-in name", "password": "Password", "recovery_email": "Recovery email address",
                      "recovery_phone": "Recovery phone number", "mfa_recovery_codes": "Recovery codes",
                      "notes": "Notes", "reason": "Why you are changing them"}
+#: The model's refusals of these fields, in the words the GOV.UK Design System uses for them.
+CREDENTIAL_MESSAGES = {
+    "recovery_email": "Enter the recovery email address in the correct format, like name@example.com",
+    "recovery_phone": "Enter the recovery phone number in the correct format, like 01632 960 001 or +44 7700 900 982",
+}
 
 
 def platform_name(platform: str) -> str:
@@ -68,7 +74,8 @@ def _c(request: Request[Any, Any, Any]) -> Container:
     return container(request)
 
 
-def _detail(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID) -> Row:
+def account_detail(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID) -> Row:
+    """The account as its pages show it (services/account_queries.py `account_detail`), with its names."""
     c = _c(request)
     now, today = now_and_today(c)
     account = account_queries.account_detail(c.engine, who.principal, account_id, today, now)
@@ -96,7 +103,7 @@ def allowed(who: SignedIn, account: Mapping[str, Any]) -> dict[str, bool]:
 
 def _require(who: SignedIn, account: Mapping[str, Any], what: str, action: Action) -> None:
     if not allowed(who, account)[what]:
-        raise Forbidden(action.refusal if account["status"] != "closed" else "change a closed account")
+        raise Forbidden(action.refusal if account["status"] != "closed" else "you cannot change a closed account")
 
 
 def _school(who: SignedIn) -> UUID:
@@ -186,7 +193,7 @@ def _create_account(request: Request[Any, Any, Any], who: SignedIn, application_
 @get("/accounts/{account_id:uuid}", sync_to_thread=True, include_in_schema=False)
 def account_page(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                  account_id: FromPath[UUID]) -> Template:
-    account = _detail(request, web_principal, account_id)
+    account = account_detail(request, web_principal, account_id)
     return page(request, web_principal, "accounts/account.html", account=account,
                 may=allowed(web_principal, account), form=None)
 
@@ -200,7 +207,7 @@ async def record_check(request: Request[Any, Any, Any], web_principal: NamedDepe
 
 def _record_check(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID,
                   data: Mapping[str, Any]) -> Template | Redirect:
-    account = _detail(request, who, account_id)
+    account = account_detail(request, who, account_id)
     _require(who, account, "check", Action.MONITORING_CHECK)
     form = FormReader(data, labels={"note": "Note"})
     note = form.text("note", max_length=2000)
@@ -220,7 +227,7 @@ REVEAL_LABELS = {"reason": "Why you need to see them"}
 @get("/accounts/{account_id:uuid}/credentials/reveal", sync_to_thread=True, include_in_schema=False)
 def reveal_form(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                 account_id: FromPath[UUID]) -> Template:
-    account = _detail(request, web_principal, account_id)
+    account = account_detail(request, web_principal, account_id)
     _require(web_principal, account, "reveal", Action.CREDENTIALS_REVEAL)
     return page(request, web_principal, "accounts/reveal.html", account=account, form=None,
                 max_reason=REVEAL_REASON_MAX)
@@ -234,7 +241,7 @@ async def reveal(request: Request[Any, Any, Any], web_principal: NamedDependency
 
 
 def _reveal(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID, data: Mapping[str, Any]) -> Template:
-    account = _detail(request, who, account_id)
+    account = account_detail(request, who, account_id)
     _require(who, account, "reveal", Action.CREDENTIALS_REVEAL)
     form = FormReader(data, labels=REVEAL_LABELS)
     reason = form.text("reason", missing="Enter why you need to see the credentials", max_length=REVEAL_REASON_MAX)
@@ -246,8 +253,10 @@ def _reveal(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID, da
         return page(request, who, "accounts/reveal.html", status=400, account=account, form=form,
                     max_reason=REVEAL_REASON_MAX)
     version, secret = revealed
+    seconds = REVEAL_SECONDS
+    shown_for = plural(seconds // 60, "minute") if seconds % 60 == 0 else plural(seconds, "second")
     response = page(request, who, "accounts/revealed.html", account=account, version=version, secret=secret,
-                    seconds=REVEAL_SECONDS, reason=reason)
+                    seconds=seconds, shown_for=shown_for, reason=reason)
     response.headers["Pragma"] = "no-cache"
     return response
 
@@ -256,7 +265,7 @@ def _reveal(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID, da
 def credentials_hidden(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                        account_id: FromPath[UUID]) -> Template | Redirect:
     """What htmx swaps in for revealed credentials once their time is up; a plain visit goes to the account."""
-    account = _detail(request, web_principal, account_id)
+    account = account_detail(request, web_principal, account_id)
     if not request.headers.get("hx-request"):
         return Redirect(f"/accounts/{account_id}", status_code=303)
     return Template("accounts/_hidden.html", headers={"Cache-Control": "no-store"},
@@ -267,7 +276,7 @@ def credentials_hidden(request: Request[Any, Any, Any], web_principal: NamedDepe
 @get("/accounts/{account_id:uuid}/credentials", sync_to_thread=True, include_in_schema=False)
 def credentials_form(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                      account_id: FromPath[UUID], handover: FromQuery[UUID | None] = None) -> Template:
-    account = _detail(request, web_principal, account_id)
+    account = account_detail(request, web_principal, account_id)
     _require(web_principal, account, "store", Action.CREDENTIALS_STORE)
     return page(request, web_principal, "accounts/credentials.html", account=account, form=None,
                 handover=handover)
@@ -289,7 +298,7 @@ def _secret_field(form: FormReader, data: Mapping[str, Any], name: str) -> str:
 
 def _store_credentials(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID,
                        data: Mapping[str, Any]) -> Template | Redirect:
-    account = _detail(request, who, account_id)
+    account = account_detail(request, who, account_id)
     _require(who, account, "store", Action.CREDENTIALS_STORE)
     handover = _uuid(data.get("handover"))
     form = FormReader(data, labels=CREDENTIAL_LABELS)
@@ -307,6 +316,8 @@ def _store_credentials(request: Request[Any, Any, Any], who: SignedIn, account_i
     credentials = Credentials(login, password, recovery_email or None, recovery_phone or None, codes, notes or None)
     with command_errors(form):  # every field the model would refuse, named at once
         credentials.validated()
+    form.errors = {name: CREDENTIAL_MESSAGES.get(name, form.errors[name])
+                   for name in [*CREDENTIAL_LABELS, *form.errors] if name in form.errors}
     version: int | None = None
     if not form.errors:
         with command_errors(form):
@@ -334,7 +345,7 @@ def _candidates(request: Request[Any, Any, Any], who: SignedIn, account: Row) ->
 @get("/accounts/{account_id:uuid}/runners/new", sync_to_thread=True, include_in_schema=False)
 def add_runner_form(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                     account_id: FromPath[UUID]) -> Template:
-    account = _detail(request, web_principal, account_id)
+    account = account_detail(request, web_principal, account_id)
     _require(web_principal, account, "manage", Action.ACCOUNT_MANAGE)
     return page(request, web_principal, "accounts/runner_add.html", account=account, form=None,
                 **_runner_choices(request, web_principal, account))
@@ -355,7 +366,7 @@ async def add_runner(request: Request[Any, Any, Any], web_principal: NamedDepend
 
 def _add_runner(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID,
                 data: Mapping[str, Any]) -> Template | Redirect:
-    account = _detail(request, who, account_id)
+    account = account_detail(request, who, account_id)
     _require(who, account, "manage", Action.ACCOUNT_MANAGE)
     choices = _runner_choices(request, who, account)
     names = {str(p["id"]): p["display_name"] for p in choices["eligible"]}
@@ -379,7 +390,7 @@ def _runner(account: Row, person_id: UUID) -> Row:
 @get("/accounts/{account_id:uuid}/runners/{person_id:uuid}/remove", sync_to_thread=True, include_in_schema=False)
 def remove_runner_form(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                        account_id: FromPath[UUID], person_id: FromPath[UUID]) -> Template:
-    account = _detail(request, web_principal, account_id)
+    account = account_detail(request, web_principal, account_id)
     _require(web_principal, account, "manage", Action.ACCOUNT_MANAGE)
     return page(request, web_principal, "accounts/runner_remove.html", account=account,
                 runner=_runner(account, person_id), form=None)
@@ -394,7 +405,7 @@ async def remove_runner(request: Request[Any, Any, Any], web_principal: NamedDep
 
 def _remove_runner(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID, person_id: UUID,
                    data: Mapping[str, Any]) -> Template | Redirect:
-    account = _detail(request, who, account_id)
+    account = account_detail(request, who, account_id)
     _require(who, account, "manage", Action.ACCOUNT_MANAGE)
     runner = _runner(account, person_id)
     form = FormReader(data, labels={"reason": "Reason"})
@@ -419,7 +430,7 @@ def _lead_choices(request: Request[Any, Any, Any], who: SignedIn, account: Row) 
 @get("/accounts/{account_id:uuid}/lead", sync_to_thread=True, include_in_schema=False)
 def lead_form(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
               account_id: FromPath[UUID]) -> Template:
-    account = _detail(request, web_principal, account_id)
+    account = account_detail(request, web_principal, account_id)
     _require(web_principal, account, "manage", Action.ACCOUNT_MANAGE)
     return page(request, web_principal, "accounts/lead.html", account=account, form=None,
                 **_lead_choices(request, web_principal, account))
@@ -434,7 +445,7 @@ async def transfer_lead(request: Request[Any, Any, Any], web_principal: NamedDep
 
 def _transfer_lead(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID,
                    data: Mapping[str, Any]) -> Template | Redirect:
-    account = _detail(request, who, account_id)
+    account = account_detail(request, who, account_id)
     _require(who, account, "manage", Action.ACCOUNT_MANAGE)
     choices = _lead_choices(request, who, account)
     names = {str(p["id"]): p["display_name"] for p in choices["eligible"]}
@@ -504,7 +515,7 @@ async def change_form(request: Request[Any, Any, Any], web_principal: NamedDepen
 
 def _change_form(request: Request[Any, Any, Any], web_principal: SignedIn, account_id: UUID, change: str) -> Template:
     spec = _change(change)
-    account = _detail(request, web_principal, account_id)
+    account = account_detail(request, web_principal, account_id)
     _require(web_principal, account, change, Action.ACCOUNT_MANAGE)
     return page(request, web_principal, "accounts/change.html", account=account, change=change, spec=spec,
                 form=None)
@@ -520,7 +531,7 @@ async def change_state(request: Request[Any, Any, Any], web_principal: NamedDepe
 def _change_state(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID, change: str,
                   data: Mapping[str, Any]) -> Template | Redirect:
     spec = _change(change)
-    account = _detail(request, who, account_id)
+    account = account_detail(request, who, account_id)
     _require(who, account, change, Action.ACCOUNT_MANAGE)
     form = FormReader(data, labels={"reason": "Reason"})
     reason = form.text("reason", missing="Enter the reason" if spec.reason_required else None, max_length=1000)

@@ -22,7 +22,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from api.routes.common import container, now_and_today
-from api.web.accounts import PLATFORMS, account_name, allowed
+from api.web.accounts import account_detail, account_name, allowed
 from api.web.forms import FormReader, command_errors
 from api.web.render import page, redirect_with_notice
 from api.web.session import SignedIn
@@ -54,10 +54,9 @@ def handovers_list(request: Request[Any, Any, Any], web_principal: NamedDependen
 def _context(request: Request[Any, Any, Any], who: SignedIn, handover_id: UUID) -> dict[str, Any]:
     """The handover, its account, what the person may do, and (while it is open) the ways to hand it over."""
     c = container(request)
-    now, today = now_and_today(c)
+    today = now_and_today(c)[1]
     handover = account_queries.handover_detail(c.engine, who.principal, handover_id, today)
-    account = account_queries.account_detail(c.engine, who.principal, handover["account_id"], today, now)
-    account["name"] = account_name(account)
+    account = account_detail(request, who, handover["account_id"])
     may_complete = handover["status"] == "open" and account["status"] != "closed" and \
         can(who.principal, Action.HANDOVER_COMPLETE, handover["school_id"])
     choices: list[Row] = []
@@ -78,7 +77,7 @@ def _context(request: Request[Any, Any, Any], who: SignedIn, handover_id: UUID) 
                         "hint": f"{account['lead_name']} keeps the lead"}]
         choices.append({"value": CLOSE, "text": "Close the account", "hint": "It cannot be reopened"})
     return {"handover": handover, "account": account, "may_complete": may_complete, "choices": choices,
-            "ineligible": ineligible, "may_store": allowed(who, account)["store"], "platforms": PLATFORMS}
+            "ineligible": ineligible, "may_store": allowed(who, account)["store"]}
 
 
 @get("/handovers/{handover_id:uuid}", sync_to_thread=True, include_in_schema=False)
@@ -119,10 +118,10 @@ def _complete(request: Request[Any, Any, Any], who: SignedIn, handover_id: UUID,
         notice = f"Handover completed: {account['name']} is closed"
     elif choice == REMOVE:
         notice = f"Handover completed: {handover['leaver_name']} no longer runs {account['name']}. " \
-                 "Now change the credentials"
+                 "Now change the credentials."
     else:
         notice = f"Handover completed: {options[choice].removeprefix('Hand the lead to ')} now leads " \
-                 f"{account['name']}. Now change the credentials"
+                 f"{account['name']}. Now change the credentials."
     return redirect_with_notice(f"/handovers/{handover_id}", notice)
 
 
