@@ -102,6 +102,16 @@ def test_reveal_is_audited_and_refused_to_non_runners_and_other_schools(world: W
     assert CREDS["login"] not in bad.text
 
 
+def test_one_account_per_approved_application(world: World) -> None:
+    acc = world.account()
+    application_id = world.get("mod", f"/api/v1/accounts/{acc}").json()["application_id"]
+    before = world.event_count()
+    r = world.post("mod", f"/api/v1/schools/{world.school}/accounts", {"application_id": application_id})
+    assert r.status_code == 409 and r.json()["errors"] == [
+        {"field": "application_id", "message": "an account has already been created from this application"}]
+    assert world.event_count() == before
+
+
 def test_a_reveal_carries_its_reason_into_the_audit_trail(world: World) -> None:
     acc = world.account()
     world.client.put(f"/api/v1/accounts/{acc}/credentials", json=CREDS, headers=world.h("mod"))
