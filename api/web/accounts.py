@@ -19,7 +19,7 @@ the REST API (api/routes/accounts.py); reads come from services/account_queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -70,13 +70,9 @@ def account_name(account: Mapping[str, Any]) -> str:
     return f"{platform_name(account['platform'])} {account['handle']}"
 
 
-def _c(request: Request[Any, Any, Any]) -> Container:
-    return container(request)
-
-
 def account_detail(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID) -> Row:
     """The account as its pages show it (services/account_queries.py `account_detail`), with its names."""
-    c = _c(request)
+    c = container(request)
     now, today = now_and_today(c)
     account = account_queries.account_detail(c.engine, who.principal, account_id, today, now)
     account["name"], account["platform_name"] = account_name(account), platform_name(account["platform"])
@@ -97,7 +93,6 @@ def allowed(who: SignedIn, account: Mapping[str, Any]) -> dict[str, bool]:
         "store": open_ and can(p, Action.CREDENTIALS_STORE, school),
         "reveal": open_ and account["credential_version"] > 0 and (Role.MODERATOR in p.roles_at(school) or runner),
         "check": open_ and (can(p, Action.MONITORING_CHECK, school) or runner),
-        "create": can(p, Action.ACCOUNT_CREATE, school),
     }
 
 
@@ -112,15 +107,11 @@ def _school(who: SignedIn) -> UUID:
     return who.school_id
 
 
-async def _posted(request: Request[Any, Any, Any]) -> Mapping[str, Any]:
-    return await request.form()
-
-
 # ----- the list -----
 @get("/accounts", sync_to_thread=True, include_in_schema=False)
 def accounts_list(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
     who = web_principal
-    c = _c(request)
+    c = container(request)
     now, today = now_and_today(c)
     school_id = _school(who)
     rows = account_queries.accounts_overview(c.engine, who.principal, school_id, today, now)
@@ -138,14 +129,14 @@ def choose_application(request: Request[Any, Any, Any], web_principal: NamedDepe
     school_id = _school(who)
     if not can(who.principal, Action.ACCOUNT_CREATE, school_id):
         raise Forbidden(Action.ACCOUNT_CREATE.refusal)
-    applications = account_queries.applications_awaiting_account(_c(request).engine, who.principal, school_id)
+    applications = account_queries.applications_awaiting_account(container(request).engine, who.principal, school_id)
     for a in applications:
         a["name"] = f"{platform_name(a['platform'])} {a['proposed_handle']}"
     return page(request, who, "accounts/new.html", applications=applications)
 
 
 def _application(request: Request[Any, Any, Any], who: SignedIn, application_id: UUID) -> Row:
-    c = _c(request)
+    c = container(request)
     application = account_queries.application_for_account(c.engine, who.principal, application_id,
                                                            now_and_today(c)[1])
     if not can(who.principal, Action.ACCOUNT_CREATE, application["school_id"]):
@@ -167,7 +158,7 @@ def create_form(request: Request[Any, Any, Any], web_principal: NamedDependency[
 @post("/accounts/new/{application_id:uuid}", include_in_schema=False)
 async def create_account(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                          application_id: FromPath[UUID]) -> Template | Redirect:
-    data = await _posted(request)
+    data = await request.form()
     return await sync_to_thread(_create_account, request, web_principal, application_id, data)
 
 
@@ -182,7 +173,7 @@ def _create_account(request: Request[Any, Any, Any], who: SignedIn, application_
     account_id: UUID | None = None
     if not form.errors:
         with command_errors(form):
-            account_id = _c(request).accounts.create(who.principal, application["school_id"], application_id,
+            account_id = container(request).accounts.create(who.principal, application["school_id"], application_id,
                                                      UUID(lead), url or None)
     if form.errors or account_id is None:
         return page(request, who, "accounts/create.html", status=400, application=application, form=form)
@@ -201,7 +192,7 @@ def account_page(request: Request[Any, Any, Any], web_principal: NamedDependency
 @post("/accounts/{account_id:uuid}/checks", include_in_schema=False)
 async def record_check(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                        account_id: FromPath[UUID]) -> Template | Redirect:
-    data = await _posted(request)
+    data = await request.form()
     return await sync_to_thread(_record_check, request, web_principal, account_id, data)
 
 
@@ -213,7 +204,7 @@ def _record_check(request: Request[Any, Any, Any], who: SignedIn, account_id: UU
     note = form.text("note", max_length=2000)
     if not form.errors:
         with command_errors(form):
-            _c(request).accounts.record_check(who.principal, account_id, note or None)
+            container(request).accounts.record_check(who.principal, account_id, note or None)
     if form.errors:
         return page(request, who, "accounts/account.html", status=400, account=account, may=allowed(who, account),
                     form=form)
@@ -236,7 +227,7 @@ def reveal_form(request: Request[Any, Any, Any], web_principal: NamedDependency[
 @post("/accounts/{account_id:uuid}/credentials/reveal", include_in_schema=False)
 async def reveal(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                  account_id: FromPath[UUID]) -> Template:
-    data = await _posted(request)
+    data = await request.form()
     return await sync_to_thread(_reveal, request, web_principal, account_id, data)
 
 
@@ -248,7 +239,7 @@ def _reveal(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID, da
     revealed: tuple[int, Credentials] | None = None
     if not form.errors:
         with command_errors(form):
-            revealed = _c(request).accounts.reveal_credentials(who.principal, account_id, reason)
+            revealed = container(request).accounts.reveal_credentials(who.principal, account_id, reason)
     if form.errors or revealed is None:
         return page(request, who, "accounts/reveal.html", status=400, account=account, form=form,
                     max_reason=REVEAL_REASON_MAX)
@@ -285,7 +276,7 @@ def credentials_form(request: Request[Any, Any, Any], web_principal: NamedDepend
 @post("/accounts/{account_id:uuid}/credentials", include_in_schema=False)
 async def store_credentials(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                             account_id: FromPath[UUID]) -> Template | Redirect:
-    data = await _posted(request)
+    data = await request.form()
     return await sync_to_thread(_store_credentials, request, web_principal, account_id, data)
 
 
@@ -321,7 +312,8 @@ def _store_credentials(request: Request[Any, Any, Any], who: SignedIn, account_i
     version: int | None = None
     if not form.errors:
         with command_errors(form):
-            version = _c(request).accounts.store_credentials(who.principal, account_id, credentials, reason or None)
+            version = container(request).accounts.store_credentials(who.principal, account_id, credentials,
+                                                                    reason or None)
     if form.errors or version is None:
         return page(request, who, "accounts/credentials.html", status=400, account=account, form=form,
                     handover=handover)
@@ -338,7 +330,7 @@ def _uuid(value: Any) -> UUID | None:
 
 # ----- runners and the lead -----
 def _candidates(request: Request[Any, Any, Any], who: SignedIn, account: Row) -> list[Row]:
-    c = _c(request)
+    c = container(request)
     return account_queries.account_candidates(c.engine, who.principal, account["school_id"], now_and_today(c)[1])
 
 
@@ -360,7 +352,7 @@ def _runner_choices(request: Request[Any, Any, Any], who: SignedIn, account: Row
 @post("/accounts/{account_id:uuid}/runners", include_in_schema=False)
 async def add_runner(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                      account_id: FromPath[UUID]) -> Template | Redirect:
-    data = await _posted(request)
+    data = await request.form()
     return await sync_to_thread(_add_runner, request, web_principal, account_id, data)
 
 
@@ -374,7 +366,7 @@ def _add_runner(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID
     person = form.choice("person_id", names, "Select who will help run the account")
     if not form.errors:
         with command_errors(form):
-            _c(request).accounts.add_runner(who.principal, account_id, UUID(person))
+            container(request).accounts.add_runner(who.principal, account_id, UUID(person))
     if form.errors:
         return page(request, who, "accounts/runner_add.html", status=400, account=account, form=form, **choices)
     return redirect_with_notice(f"/accounts/{account_id}", f"{names[person]} now helps run {account['name']}")
@@ -399,7 +391,7 @@ def remove_runner_form(request: Request[Any, Any, Any], web_principal: NamedDepe
 @post("/accounts/{account_id:uuid}/runners/{person_id:uuid}/remove", include_in_schema=False)
 async def remove_runner(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                         account_id: FromPath[UUID], person_id: FromPath[UUID]) -> Template | Redirect:
-    data = await _posted(request)
+    data = await request.form()
     return await sync_to_thread(_remove_runner, request, web_principal, account_id, person_id, data)
 
 
@@ -412,7 +404,7 @@ def _remove_runner(request: Request[Any, Any, Any], who: SignedIn, account_id: U
     reason = form.text("reason", max_length=1000)
     if not form.errors:
         with command_errors(form):
-            _c(request).accounts.remove_runner(who.principal, account_id, person_id, reason or None)
+            container(request).accounts.remove_runner(who.principal, account_id, person_id, reason or None)
     if form.errors:
         return page(request, who, "accounts/runner_remove.html", status=400, account=account, runner=runner,
                     form=form)
@@ -439,7 +431,7 @@ def lead_form(request: Request[Any, Any, Any], web_principal: NamedDependency[Si
 @post("/accounts/{account_id:uuid}/lead", include_in_schema=False)
 async def transfer_lead(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                         account_id: FromPath[UUID]) -> Template | Redirect:
-    data = await _posted(request)
+    data = await request.form()
     return await sync_to_thread(_transfer_lead, request, web_principal, account_id, data)
 
 
@@ -454,7 +446,7 @@ def _transfer_lead(request: Request[Any, Any, Any], who: SignedIn, account_id: U
     reason = form.text("reason", max_length=1000)
     if not form.errors:
         with command_errors(form):
-            _c(request).accounts.transfer_lead(who.principal, account_id, UUID(person), reason or None)
+            container(request).accounts.transfer_lead(who.principal, account_id, UUID(person), reason or None)
     if form.errors:
         return page(request, who, "accounts/lead.html", status=400, account=account, form=form, **choices)
     return redirect_with_notice(f"/accounts/{account_id}", f"{names[person]} now leads {account['name']}")
@@ -491,12 +483,12 @@ def _change(name: str) -> Change:
 
 
 def _run_change(c: Container, who: SignedIn, name: str, account_id: UUID, reason: str) -> None:
-    run: dict[str, Callable[[], None]] = {
-        "suspend": lambda: c.accounts.suspend(who.principal, account_id, reason),
-        "reinstate": lambda: c.accounts.reinstate(who.principal, account_id, reason or None),
-        "close": lambda: c.accounts.close_account(who.principal, account_id, reason),
-    }
-    run[name]()
+    if name == "suspend":
+        c.accounts.suspend(who.principal, account_id, reason)
+    elif name == "reinstate":
+        c.accounts.reinstate(who.principal, account_id, reason or None)
+    else:
+        c.accounts.close_account(who.principal, account_id, reason)
 
 
 CHANGE_PATHS = [f"/accounts/{{account_id:uuid}}/{name}" for name in CHANGES]
@@ -507,7 +499,7 @@ def _change_named(request: Request[Any, Any, Any]) -> str:
     return request.url.path.rstrip("/").rsplit("/", 1)[-1]
 
 
-@get(list(CHANGE_PATHS), include_in_schema=False)  # async: litestar's sync_to_thread fails on a list of paths
+@get(CHANGE_PATHS, include_in_schema=False)  # async: litestar's sync_to_thread fails on a list of paths
 async def change_form(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                       account_id: FromPath[UUID]) -> Template:
     return await sync_to_thread(_change_form, request, web_principal, account_id, _change_named(request))
@@ -521,10 +513,10 @@ def _change_form(request: Request[Any, Any, Any], web_principal: SignedIn, accou
                 form=None)
 
 
-@post(list(CHANGE_PATHS), include_in_schema=False)
+@post(CHANGE_PATHS, include_in_schema=False)
 async def change_state(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
                        account_id: FromPath[UUID]) -> Template | Redirect:
-    data = await _posted(request)
+    data = await request.form()
     return await sync_to_thread(_change_state, request, web_principal, account_id, _change_named(request), data)
 
 
@@ -537,7 +529,7 @@ def _change_state(request: Request[Any, Any, Any], who: SignedIn, account_id: UU
     reason = form.text("reason", missing="Enter the reason" if spec.reason_required else None, max_length=1000)
     if not form.errors:
         with command_errors(form):
-            _run_change(_c(request), who, change, account_id, reason)
+            _run_change(container(request), who, change, account_id, reason)
     if form.errors:
         return page(request, who, "accounts/change.html", status=400, account=account, change=change, spec=spec,
                     form=form)
