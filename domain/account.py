@@ -78,6 +78,9 @@ class CredentialsStored(DomainEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class CredentialsRevealed(DomainEvent):
+    """Someone saw a credential version. `reason` (every event's) is why they said they needed it: the web UI asks
+    for one; API callers may give one; reveals recorded before it was asked for have none."""
+
     version: int
     revealed_to: UUID
 
@@ -101,6 +104,18 @@ class MonitoringLapseFlagged(DomainEvent):
     """No monitoring check for 24 hours (the policy: monitored "7 days a week, including holidays")."""
 
     last_check_at: datetime | None
+
+
+#: The longest reason a reveal may carry (it is shown in the audit trail).
+REVEAL_REASON_MAX = 1000
+
+
+def check_reveal_reason(reason: str | None) -> str | None:
+    """A reveal's reason, trimmed (None when blank); InvalidInput when too long."""
+    text = (reason or "").strip()
+    if len(text) > REVEAL_REASON_MAX:
+        raise InvalidInput.one("reason", f"must be at most {REVEAL_REASON_MAX} characters")
+    return text or None
 
 
 def _eligibility(person: Person, school_id: UUID, policy: PolicyVersion | None, today: date) -> list[str]:
@@ -243,14 +258,17 @@ class SchoolAccount(Aggregate):
     def may_reveal(self, person_id: UUID, is_moderator: bool) -> bool:
         return is_moderator or person_id in self.runner_ids
 
-    def record_reveal(self, person_id: UUID, is_moderator: bool, actor: Actor, at: datetime) -> int:
+    def record_reveal(self, person_id: UUID, is_moderator: bool, actor: Actor, at: datetime,
+                      reason: str | None = None) -> int:
+        """Records who saw which version, and why when they said (the web UI always asks; the API may omit it)."""
         self._require_open()
+        reason = check_reveal_reason(reason)
         if not self.may_reveal(person_id, is_moderator):
             raise RuleRefused("Reveal refused", ["only the account's moderator and its runners may see credentials"])
         if self.credential_version == 0:
             raise InvalidTransition("no credentials have been stored for this account")
         self._trigger(CredentialsRevealed(**self.header(at, actor, *self._ids), version=self.credential_version,
-                                          revealed_to=person_id))
+                                          revealed_to=person_id, reason=reason))
         return self.credential_version
 
     def require_rotation(self, leaver_id: UUID, effective_on: date, actor: Actor, at: datetime,

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from domain.account import SchoolAccount
+from domain.account import SchoolAccount, check_reveal_reason
 from domain.application import AccountApplication
 from domain.credentials import Credentials
-from domain.errors import InvalidInput, RuleRefused
+from domain.errors import AlreadyExists, InvalidInput, RuleRefused
 from domain.events import Aggregate
 from domain.handover import Handover, HandoverOutcome
 from domain.person import Person
@@ -30,6 +30,10 @@ class AccountLookups(Protocol):
         ...
 
     def open_handover(self, account_id: UUID, leaver_id: UUID) -> UUID | None: ...
+
+    def account_of_application(self, application_id: UUID) -> UUID | None:
+        """The account already created from an application, if any."""
+        ...
 
 
 class Accounts(ContextApplication):
@@ -81,6 +85,8 @@ class Accounts(ContextApplication):
         application = self.load(AccountApplication, application_id)
         if application is None or application.school_id != school_id or application.case is None:
             raise InvalidInput.one("application_id", "is not an application of this school")
+        if self.lookups.account_of_application(application_id) is not None:
+            raise AlreadyExists("application_id", "an account has already been created from this application")
         runners = self._people(list(application.case.runner_ids), principal.trust_id)
         account = SchoolAccount.create(new_id(), application, lead_id, url, runners,
                                        self._policy(principal.trust_id), self._today(),
@@ -145,8 +151,11 @@ class Accounts(ContextApplication):
         self.commit(account, by=principal)
         return version
 
-    def reveal_credentials(self, principal: Principal, account_id: UUID) -> tuple[int, Credentials]:
-        """Decrypts the current version (checking integrity), records the reveal, then returns the secret once."""
+    def reveal_credentials(self, principal: Principal, account_id: UUID,
+                           reason: str | None = None) -> tuple[int, Credentials]:
+        """Decrypts the current version (checking integrity), records the reveal with its reason (why the person
+        needs to see them; the web UI requires one), then returns the secret once."""
+        reason = check_reveal_reason(reason)
         account = self._account(principal, account_id, Action.CREDENTIALS_REVEAL)
         assert account.school_id is not None
         person = self.load(Person, principal.id)
@@ -160,7 +169,7 @@ class Accounts(ContextApplication):
         secret = self.vault.reveal(account.credential_ref, account.school_id, account.id, account.credential_version)
         version = account.record_reveal(principal.id, is_moderator,
                                         principal.actor(Action.CREDENTIALS_REVEAL, account.school_id),
-                                        self.clock.now())
+                                        self.clock.now(), reason)
         self.commit(account, by=principal)
         return version, secret
 

@@ -64,6 +64,11 @@ class ReadModelAccountLookups:
             return conn.execute(select(h.c.id).where(h.c.account_id == account_id, h.c.leaver_id == leaver_id,
                                                      h.c.status == "open")).scalar()
 
+    def account_of_application(self, application_id: UUID) -> UUID | None:
+        a = rm.accounts
+        with self.engine.connect() as conn:
+            return conn.execute(select(a.c.id).where(a.c.application_id == application_id).limit(1)).scalar()
+
 
 # ----- schools -----
 def list_schools(engine: Engine, principal: Principal) -> list[Row]:

@@ -100,9 +100,12 @@ class AccountsController(Controller):
         return self._one(request, principal, account_id)
 
     @post("/accounts/{account_id:uuid}/credentials/reveal", sync_to_thread=True, status_code=200,
-          summary="Reveal the current credentials to the account's moderator or an active runner (audited)")
-    def reveal(self, request: Request[Any, Any, Any], principal: Caller, account_id: FromPath[UUID]) -> Response[Any]:
-        version, secret = container(request).accounts.reveal_credentials(principal, account_id)
+          summary="Reveal the current credentials to the account's moderator or an active runner (audited, with "
+                  "the optional `reason` why they are needed)")
+    def reveal(self, request: Request[Any, Any, Any], principal: Caller, account_id: FromPath[UUID],
+               data: JSONBody[OptionalReasonIn | None] = None) -> Response[Any]:
+        version, secret = container(request).accounts.reveal_credentials(principal, account_id,
+                                                                         data.reason if data else None)
         return Response({"account_id": account_id, "version": version, **secret.to_dict()},
                         headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 

@@ -25,7 +25,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.plugins.htmx import HTMXRequest
 
-from api.web import applications, compliance, home, incidents, signin
+from api.web import accounts, applications, compliance, handovers, home, incidents, signin
 from api.web.errors import WEB_EXCEPTION_HANDLERS
 from api.web.session import web_principal
 from api.web.templating import template_config
@@ -36,7 +36,8 @@ def web_router() -> Router:
     return Router(
         path="/",
         route_handlers=[home.home, signin.dev_login_page, signin.dev_login, signin.logout, signin.choose_school,
-                        *compliance.ROUTES, *applications.ROUTES, *incidents.ROUTES],
+                        *compliance.ROUTES, *applications.ROUTES, *incidents.ROUTES, *accounts.ROUTES,
+                        *handovers.ROUTES],
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -102,6 +102,32 @@ def test_reveal_is_audited_and_refused_to_non_runners_and_other_schools(world: W
     assert CREDS["login"] not in bad.text
 
 
+def test_one_account_per_approved_application(world: World) -> None:
+    acc = world.account()
+    application_id = world.get("mod", f"/api/v1/accounts/{acc}").json()["application_id"]
+    before = world.event_count()
+    r = world.post("mod", f"/api/v1/schools/{world.school}/accounts", {"application_id": application_id})
+    assert r.status_code == 409 and r.json()["errors"] == [
+        {"field": "application_id", "message": "an account has already been created from this application"}]
+    assert world.event_count() == before
+
+
+def test_a_reveal_carries_its_reason_into_the_audit_trail(world: World) -> None:
+    acc = world.account()
+    world.client.put(f"/api/v1/accounts/{acc}/credentials", json=CREDS, headers=world.h("mod"))
+    r = world.post("mod", f"/api/v1/accounts/{acc}/credentials/reveal", {"reason": "  Reset the page's cover photo "})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert world.post("alice", f"/api/v1/accounts/{acc}/credentials/reveal", {"reason": None}).status_code == 200
+    too_long = world.post("mod", f"/api/v1/accounts/{acc}/credentials/reveal", {"reason": "x" * 1001})
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "reason"
+    assert CREDS["password"] not in too_long.text
+    assert world.post("mod", f"/api/v1/accounts/{acc}/credentials/reveal", {"why": "no"}).status_code == 422
+    items = world.get("admin", "/api/v1/audit/events", entity_id=str(acc)).json()["items"]
+    reveals = [(e["actor"]["display_name"], e["reason"]) for e in items if e["type"] == "CredentialsRevealed"]
+    assert reveals == [("Mod", "Reset the page's cover photo"), ("Alice", None)]  # the refused one left no trace
+    assert all(CREDS["password"] not in str(e) for e in items)
+
+
 def test_leaver_handover_rotation_flag_and_access_ending(world: World) -> None:
     acc = world.account(lead="alice")
     world.client.put(f"/api/v1/accounts/{acc}/credentials", json=CREDS, headers=world.h("mod"))
