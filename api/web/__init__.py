@@ -13,6 +13,8 @@ One module of routes per area, templates in api/templates/<area>/ (decision 0050
     applications.py  apply for an account (question pages, check answers), my applications, the SLT's queue
                    and decision with the runner checklist
     incidents.py   report an incident; the incidents queue, an incident's page and its forms, evidence bundle
+    accounts.py    the school's accounts: runners, monitoring checks, credentials (reveal with a reason), create
+    handovers.py   leavers' handovers: transfer the lead or close, then rotate the credentials
 
 Live fragments (inbox, mentions, dashboard tiles) use htmx 2 (loaded by the layout): a route can answer
 `request.htmx` with litestar's `HTMXTemplate` of just the fragment. Each page calls the same services and read
