@@ -38,7 +38,8 @@ from services.identity import principal_for_person
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/socialgov_bench"
+PG_DB = "socialgov_bench_foundation"  # its own database: other benches may run beside it
+PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
 DASHBOARD = ("query { trustDashboard { schools pendingApplications trainingCoveragePct acknowledgementCoveragePct "
              "perSchool { schoolName pendingApplications oldestPendingHours trainingCoveragePct } } }")
 APPLICATION = {"aim": "Share school news", "audience": "Parents and carers", "promotion": "Newsletter",
@@ -71,8 +72,8 @@ def fresh_database(backend: str, tmp: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp / 'socialgov.db'}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS socialgov_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE socialgov_bench")
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_DB}")
     return PG_URL
 
 
@@ -231,6 +232,7 @@ def run_backend(backend: str, sizes: Sizes, commands_only: bool) -> dict[str, An
             log(f"{backend}: HTTP commands for {sizes.seconds} s with {clients} clients")
             result: dict[str, Any] = {"http_commands": command_rate(c, base, clients, sizes.seconds),
                                       "web_processes": Settings(database_url=url).workers}
+            log(f"{backend}: {json.dumps(result)}")
             if not commands_only:
                 log(f"{backend}: seed_scale({sizes.schools}) and catch-up")
                 result["projection_catch_up"] = catch_up_rate(c, sizes.schools)

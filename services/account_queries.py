@@ -1,10 +1,7 @@
 """Read queries for the account and handover pages (api/web/accounts.py, api/web/handovers.py). Plain dicts, read
 through `read_as` and filtered by what the principal may see, as services/queries.py's are (which they build on).
 
-A person's *eligibility* to run an account follows the rule the model applies when someone is named a runner or
-lead (domain/application.py `unmet_approval_conditions`): the trust has a current policy version, they hold a role
-at the school and are not leaving, they have acknowledged the current version, and their social media training is
-valid today.
+A person's facts and *eligibility* to run an account come from services/runners.py.
 
 A handover is *done* when it is completed and the credentials no longer need changing because of that leaver: a
 version was stored on or after their leaving date (decision 0012), or the account is closed.
@@ -12,19 +9,18 @@ version was stored on or after their leaving date (decision 0012), or the accoun
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine, select
 
-from domain.values import RUNNER_ROLES
 from services import readmodel as rm
 from services.authorisation import Action, Principal, can
 from services.eventstore import Forbidden, NotFound
 from services.ports import LONDON
 from services.queries import APPLICATION_FIELDS, get_account, list_accounts, list_handovers
+from services.runners import runner_facts, school_runner_ids
 
 Row = dict[str, Any]
 
@@ -38,57 +34,6 @@ def checked_on(last_check_at: datetime | None, today: date) -> bool:
 
 
 # ----- people: who may run an account -----
-def _people_facts(conn: Connection, trust_id: UUID, school_id: UUID, person_ids: Sequence[UUID],
-                  today: date) -> list[Row]:
-    """Each of `person_ids` (in that order; people of another trust are left out) with their roles at the school,
-    training, acknowledgement of the current policy and eligibility today."""
-    p, ra, tr, ack, pv = (rm.people, rm.role_assignments, rm.training_records, rm.acknowledgements,
-                          rm.policy_versions)
-    ids = list(dict.fromkeys(person_ids))
-    if not ids:
-        return []
-    people = {r.id: r for r in conn.execute(select(p.c.id, p.c.display_name, p.c.leaving_date)
-                                            .where(p.c.trust_id == trust_id, p.c.id.in_(ids)))}
-    roles: dict[UUID, list[str]] = {}
-    for pid, role in conn.execute(select(ra.c.person_id, ra.c.role)
-                                  .where(ra.c.school_id == school_id, ra.c.person_id.in_(ids)).order_by(ra.c.role)):
-        roles.setdefault(pid, []).append(role)
-    training: dict[UUID, list[tuple[date, date]]] = {}
-    for pid, completed_on, expires_on in conn.execute(select(tr.c.person_id, tr.c.completed_on, tr.c.expires_on)
-                                                      .where(tr.c.trust_id == trust_id, tr.c.person_id.in_(ids))):
-        training.setdefault(pid, []).append((completed_on, expires_on))
-    current = conn.execute(select(pv.c.id, pv.c.label)
-                           .join(rm.trusts, rm.trusts.c.current_policy_version_id == pv.c.id)
-                           .where(rm.trusts.c.id == trust_id)).first()
-    acknowledged = set() if current is None else set(conn.execute(
-        select(ack.c.person_id).where(ack.c.person_id.in_(ids), ack.c.policy_version_id == current.id)).scalars())
-    out = []
-    for pid in ids:
-        person = people.get(pid)
-        if person is None:
-            continue
-        records = training.get(pid, [])
-        valid = [expires for completed, expires in records if completed <= today <= expires]
-        expired = [expires for _, expires in records if expires < today]
-        left = person.leaving_date is not None and person.leaving_date <= today
-        school_roles = [] if left else [r for r in roles.get(pid, []) if r in RUNNER_ROLES]
-        row: Row = {
-            "id": pid,
-            "display_name": person.display_name,
-            "roles": school_roles,
-            "leaving_date": person.leaving_date,
-            "left": left,
-            "training_valid_until": max(valid, default=None),
-            "training_expired_on": None if valid else max(expired, default=None),
-            "current_policy_label": current.label if current else None,
-            "acknowledged_current": pid in acknowledged,
-        }
-        row["eligible"] = (current is not None and bool(school_roles) and person.leaving_date is None
-                           and row["acknowledged_current"] and bool(valid))
-        out.append(row)
-    return out
-
-
 def account_candidates(engine: Engine, principal: Principal, school_id: UUID, today: date) -> list[Row]:
     """Everyone who may be named to run an account at the school (leaders, moderators, staff and volunteers who
     have not left), by name, each with their training, acknowledgement and eligibility: whom a runner can be added
@@ -97,15 +42,9 @@ def account_candidates(engine: Engine, principal: Principal, school_id: UUID, to
         raise NotFound("school")
     if not can(principal, Action.STAFF_READ, school_id):
         raise Forbidden(Action.STAFF_READ.refusal)
-    p, ra = rm.people, rm.role_assignments
     with rm.read_as(engine, principal) as conn:
-        ids = list(dict.fromkeys(conn.execute(
-            select(p.c.id).join(ra, ra.c.person_id == p.c.id)
-            .where(p.c.trust_id == principal.trust_id, ra.c.school_id == school_id,
-                   ra.c.role.in_([r.value for r in RUNNER_ROLES]),
-                   or_(p.c.leaving_date.is_(None), p.c.leaving_date > today))
-            .order_by(p.c.display_name, p.c.id)).scalars()))
-        return _people_facts(conn, principal.trust_id, school_id, ids, today)
+        ids = school_runner_ids(conn, principal.trust_id, school_id, today)
+        return runner_facts(conn, principal.trust_id, school_id, ids, today)
 
 
 # ----- accounts -----
@@ -137,7 +76,7 @@ def account_detail(engine: Engine, principal: Principal, account_id: UUID, today
     since = datetime.combine(today - timedelta(days=CHECK_DAYS - 1), datetime.min.time(), LONDON)
     with rm.read_as(engine, principal) as conn:
         if can(principal, Action.STAFF_READ, school_id):
-            people = _people_facts(conn, principal.trust_id, school_id, runner_ids, today)
+            people = runner_facts(conn, principal.trust_id, school_id, runner_ids, today)
         else:
             names = {r["id"]: r["display_name"] for r in account["runners"]}
             people = [{"id": i, "display_name": names.get(i, ""), "eligible": None} for i in runner_ids]
@@ -199,7 +138,7 @@ def application_for_account(engine: Engine, principal: Principal, application_id
                 or not can(principal, Action.APPLICATION_READ, row["school_id"]):
             raise NotFound("application")
         runner_ids = [UUID(str(i)) for i in row["runner_ids"]]
-        people = _people_facts(conn, principal.trust_id, row["school_id"], runner_ids, today)
+        people = runner_facts(conn, principal.trust_id, row["school_id"], runner_ids, today)
         account_id = conn.execute(select(a.c.id).where(a.c.application_id == application_id).limit(1)).scalar()
     return {**{k: row[k] for k in APPLICATION_FIELDS}, "runner_ids": runner_ids, "people": people,
             "account_id": account_id}
