@@ -13,6 +13,7 @@ from uuid import UUID
 
 from domain.errors import FieldError, InvalidInput, InvalidTransition
 from domain.events import Actor, Aggregate, DomainEvent
+from domain.values import short_reference
 
 
 class Category(StrEnum):
@@ -71,11 +72,9 @@ class IncidentStatus(StrEnum):
 
 
 def reference(incident_id: UUID) -> str:
-    """The short reference people quote for an incident ("INC-3F9A-07C2"): the last 8 hex digits of its id, which
-    are random in a time-ordered id (the first ones are its time, shared by incidents reported together).
-    The same wherever the incident appears: its pages, the API, the evidence bundle."""
-    tail = incident_id.hex[-8:].upper()
-    return f"INC-{tail[:4]}-{tail[4:]}"
+    """The short reference people quote for an incident ("INC-3F9A-07C2"), the same wherever the incident appears:
+    its pages, the API, the evidence bundle."""
+    return f"INC-{short_reference(incident_id)}"
 
 
 def _choice(errors: list[FieldError], field: str, value: str, enum: type[StrEnum]) -> None:

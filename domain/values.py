@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from uuid import UUID
 
 
 class Nation(StrEnum):
@@ -48,3 +49,10 @@ class Visibility(StrEnum):
 
 def clean_text(value: str) -> str:
     return " ".join(value.split())
+
+
+def short_reference(entity_id: UUID) -> str:
+    """A short reference people can say and type ("3F9A-07C2"): the last 8 hex digits of an id, which are random in
+    a time-ordered id (the first ones are its time, shared by things made together)."""
+    tail = entity_id.hex[-8:].upper()
+    return f"{tail[:4]}-{tail[4:]}"

@@ -42,7 +42,7 @@ from api.web.session import SignedIn
 from api.web.templating import LONDON, long_date
 from domain.application import HANDLE_PATTERN, MIN_RUNNERS, BusinessCase
 from domain.errors import InvalidInput
-from domain.values import Visibility
+from domain.values import Visibility, short_reference
 from infra.drafts import Drafts
 from services import queries
 from services.application_queries import application_runners, list_my_applications, runner_candidates
@@ -107,12 +107,6 @@ def _school_to_apply_at(who: SignedIn) -> UUID:
     if who.school_id is None or not can(who.principal, Action.APPLICATION_SUBMIT, who.school_id):
         raise Forbidden(Action.APPLICATION_SUBMIT.refusal + ": that needs a role at the school")
     return who.school_id
-
-
-def reference(application_id: UUID) -> str:
-    """A short reference people can say and type: the id's last 8 characters (random, not its time), 'A1B2-C3D4'."""
-    tail = application_id.hex[-8:].upper()
-    return f"{tail[:4]}-{tail[4:]}"
 
 
 def runner_status(row: dict[str, Any]) -> str:
@@ -319,7 +313,7 @@ def sent(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedI
     runners = _with_status(application_runners(c.engine, who.principal, application_id, now_and_today(c)[1]))
     school = queries.get_school(c.engine, who.principal, application["school_id"])
     return page(request, who, "applications/sent.html", application=application, school=school,
-                reference=reference(application_id), not_ready=[r for r in runners if not r["eligible"]],
+                reference=short_reference(application_id), not_ready=[r for r in runners if not r["eligible"]],
                 platforms=PLATFORMS)
 
 
@@ -327,7 +321,7 @@ def sent(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedI
 def mine(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
     who = web_principal
     c = container(request)
-    applications = [{**a, "reference": reference(a["id"])} for a in list_my_applications(c.engine, who.principal)]
+    applications = [{**a, "reference": short_reference(a["id"])} for a in list_my_applications(c.engine, who.principal)]
     return page(request, who, "applications/mine.html", applications=applications, platforms=PLATFORMS,
                 several_schools=len({a["school_id"] for a in applications}) > 1,
                 may_apply=who.school_id is not None and can(who.principal, Action.APPLICATION_SUBMIT, who.school_id))
@@ -340,7 +334,7 @@ def _withdraw_page(request: Request[Any, Any, Any], who: SignedIn, application_i
     if application["applicant_id"] != who.principal.id:
         raise Forbidden(Action.APPLICATION_WITHDRAW.refusal + ": only the applicant can")
     return page(request, who, "applications/withdraw.html", status=status, form=form, application=application,
-                platforms=PLATFORMS, reference=reference(application_id))
+                platforms=PLATFORMS, reference=short_reference(application_id))
 
 
 @get("/applications/{application_id:uuid}/withdraw", sync_to_thread=True, include_in_schema=False)
@@ -361,7 +355,7 @@ async def withdraw(request: Request[Any, Any, Any], web_principal: NamedDependen
             await sync_to_thread(c.applications.withdraw, who.principal, application_id, reason or None)
     if form.errors:
         return await sync_to_thread(_withdraw_page, request, who, application_id, form, 400)
-    return redirect_with_notice("/applications/mine", f"Application {reference(application_id)} withdrawn")
+    return redirect_with_notice("/applications/mine", f"Application {short_reference(application_id)} withdrawn")
 
 
 # ----- the leadership's queue and decision -----
@@ -380,7 +374,7 @@ def queue(request: Request[Any, Any, Any], web_principal: NamedDependency[Signed
         found = queries.list_applications(c.engine, who.principal, who.school_id,
                                           None if status == "all" else status, limit=50)
     now = c.clock.now()
-    rows = [{**a, "reference": reference(a["id"]), "waiting_hours": _hours(now, a["submitted_at"]),
+    rows = [{**a, "reference": short_reference(a["id"]), "waiting_hours": _hours(now, a["submitted_at"]),
              "sent_on": london_day(a["submitted_at"]), "decided_on": london_day(a["decided_at"])}
             for a in found.items]
     return page(request, who, "applications/queue.html", applications=rows, shown=status, filters=STATUS_FILTERS,
@@ -405,7 +399,7 @@ def _application_page(request: Request[Any, Any, Any], who: SignedIn, applicatio
     may_decide = can(who.principal, Action.APPLICATION_DECIDE, school_id) and application["status"] == "submitted"
     own = application["applicant_id"] == who.principal.id
     return page(request, who, "applications/application.html", status=status, form=form, application=application,
-                runners=runners, reference=reference(application_id), platforms=PLATFORMS, visibility=VISIBILITY,
+                runners=runners, reference=short_reference(application_id), platforms=PLATFORMS, visibility=VISIBILITY,
                 may_decide=may_decide and not own, own=own,
                 may_read_people=can(who.principal, Action.STAFF_READ, school_id),
                 waiting_hours=_hours(now, application["submitted_at"]))
@@ -449,7 +443,8 @@ async def decide(request: Request[Any, Any, Any], web_principal: NamedDependency
             form.conditions = [in_words(x) for x in form.conditions]
         return await sync_to_thread(_application_page, request, who, application_id, form, 400)
     word = "approved" if decision == "approve" else "rejected"
-    return redirect_with_notice(f"/applications/{application_id}", f"Application {reference(application_id)} {word}")
+    notice = f"Application {short_reference(application_id)} {word}"
+    return redirect_with_notice(f"/applications/{application_id}", notice)
 
 
 #: This module's pages, for api/web/__init__.py (static paths before the ones with a parameter).

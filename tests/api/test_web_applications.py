@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from api.web.applications import QUESTIONS, in_words, reference, runner_status, unanswered
+from api.web.applications import QUESTIONS, in_words, runner_status, unanswered
+from domain.values import short_reference
 
 RUNNER = {"eligible": False, "holds_role": True, "leaving_date": None, "training_valid_until": None,
           "training_expired_on": None, "current_policy_label": "2025.2", "acknowledged_current": False,
@@ -35,7 +36,7 @@ def test_conditions_are_capitalised_with_dates_in_words() -> None:
 
 
 def test_the_reference_is_the_random_end_of_the_id() -> None:
-    assert reference(UUID("01a23ead-4aac-7291-8654-cbfe1882293e")) == "1882-293E"
+    assert short_reference(UUID("01a23ead-4aac-7291-8654-cbfe1882293e")) == "1882-293E"
 
 
 def test_the_next_question_is_the_first_unanswered() -> None:
