@@ -16,6 +16,7 @@ from api.graphql_schema import graphql_controller
 from api.limits import body_limits_middleware
 from api.middleware import idempotency_middleware, request_id_middleware, security_headers_middleware
 from api.oidc import OIDC_HANDLERS, oidc_startup
+from api.openapi_responses import declare_responses
 from api.problems import EXCEPTION_HANDLERS
 from api.routes.accounts import AccountsController, DeparturesController
 from api.routes.applications import ApplicationsController
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         logging_config=None,
     )
     app.state.container = c
+    declare_responses(app)  # each operation's error answers and media types, in one place (decision 0110)
     # Outermost, around litestar's own handling, so that they see every answer as sent: also those built from an
     # exception a middleware raised (413, 429) and the 404 of a path no route matches.
     app.asgi_handler = request_id_middleware(security_headers_middleware(app.asgi_handler))

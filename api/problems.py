@@ -229,7 +229,36 @@ def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return problem(500, "internal", "Internal error", detail="the error has been logged")
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {
+SCIM_PREFIX = "/scim/v2/"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+TOKEN_PATH = "/oauth/token"
+
+
+def in_protocol(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
+    """An error raised before a protocol's own handler ran (a body limit, a rate limit, a form the token endpoint
+    cannot read), in the protocol's own format: SCIM clients get a SCIM Error (RFC 7644 §3.12), OAuth clients the
+    error object of RFC 6749 §5.2 for a bad request; the REST API keeps problem+json (decision 0111)."""
+    if response.media_type != PROBLEM or not isinstance(response.content, dict):
+        return response
+    body, path, status = response.content, request.url.path, response.status_code
+    if path.startswith(SCIM_PREFIX):
+        scim_body = {"schemas": [SCIM_ERROR], "status": str(status), "detail": body.get("detail") or body["title"]}
+        return Response(scim_body, status_code=status, media_type="application/scim+json",
+                        headers={**response.headers, "Cache-Control": "no-store"})
+    if path == TOKEN_PATH and status in (400, 422):
+        return Response({"error": "invalid_request", "error_description": body.get("detail") or body["title"]},
+                        status_code=400, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return response
+
+
+def _speaking_the_protocol(handler: Any) -> Any:
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        return in_protocol(request, handler(request, exc))
+
+    return handle
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {exc: _speaking_the_protocol(handler) for exc, handler in {
     ValidationException: validation_handler,
     InvalidInput: domain_handler,
     RuleRefused: domain_handler,
@@ -241,4 +270,4 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Forbidden: domain_handler,
     HTTPException: http_handler,
     Exception: internal_handler,
-}
+}.items()}
