@@ -16,7 +16,7 @@ from api.graphql_schema import graphql_controller
 from api.limits import body_limits_middleware
 from api.middleware import idempotency_middleware, request_id_middleware, security_headers_middleware
 from api.oidc import OIDC_HANDLERS, oidc_startup
-from api.openapi_responses import declare_responses
+from api.openapi_responses import ClosedStructSchemaPlugin, declare_responses
 from api.problems import EXCEPTION_HANDLERS
 from api.routes.accounts import AccountsController, DeparturesController
 from api.routes.applications import ApplicationsController
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[body_limits_middleware, idempotency_middleware],  # limits first: nothing reads past them
         template_config=template_config(),
+        plugins=[ClosedStructSchemaPlugin()],  # body schemas say additionalProperties: false (decision 0110)
         openapi_config=OpenAPIConfig(
             title="SocialGov API", version="1.0.0", path="/schema",
             description="Social media governance for school trusts. Errors are RFC 9457 problem+json; ids are "

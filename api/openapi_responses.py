@@ -11,13 +11,24 @@ RFC 9457 problem+json, SCIM speaks its own Error (RFC 7644 §3.12) and /oauth/to
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Response
+from litestar.enums import MediaType
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, RequestBody, Schema
 from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.types import Scope
 
 PROBLEM_JSON = "application/problem+json"
 SCIM_JSON = "application/scim+json"
@@ -57,6 +68,14 @@ class OAuthToken(msgspec.Struct, kw_only=True):
     token_type: str
     expires_in: int
     scope: str
+
+
+class GraphQLResponse(msgspec.Struct, kw_only=True):
+    """A GraphQL answer: data, and errors if any (a document that does not parse or validate is answered so too)."""
+
+    data: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
+    extensions: dict[str, Any] | None = None
 
 
 class ScimError(msgspec.Struct, kw_only=True):
@@ -138,6 +157,107 @@ WHY = {
 }
 
 
+# ----- request bodies as the server reads them -----
+
+class ClosedStructSchemaPlugin(StructSchemaPlugin):
+    """A body struct that refuses unknown fields (`forbid_unknown_fields=True`: 422 naming each) says so in its
+    schema, `additionalProperties: false`; litestar leaves that out."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if field_definition.type_.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        info = msgspec.inspect.type_info(field_definition.type_)
+        assert isinstance(info, msgspec.inspect.StructType)
+        for f in info.fields:  # the values an `OneOf[Enum]` field takes (api/routes/common.py): litestar drops them
+            allowed = _enum_of(f.type)
+            prop = (schema.properties or {}).get(f.encode_name)
+            if allowed is None or not isinstance(prop, Schema):
+                continue
+            strings = [m for m in (prop.one_of or [prop]) if isinstance(m, Schema) and m.type == OpenAPIType.STRING]
+            for member in strings:
+                member.enum = list(allowed)
+        return schema
+
+
+def _enum_of(info: msgspec.inspect.Type) -> list[Any] | None:
+    for t in (info, *getattr(info, "types", ())):  # a field that may be null is a union
+        if isinstance(t, msgspec.inspect.Metadata) and t.extra_json_schema and "enum" in t.extra_json_schema:
+            return list(t.extra_json_schema["enum"])
+    return None
+
+
+def _text(description: str = "") -> Schema:
+    return Schema(type=OpenAPIType.STRING, description=description or None)
+
+
+_SCIM_SCHEMAS = Schema(type=OpenAPIType.ARRAY, items=_text(), min_items=1, description="The message's schema URNs")
+SCIM_USER_IN = Schema(
+    type=OpenAPIType.OBJECT, required=["schemas", "userName", "displayName"],
+    properties={"schemas": _SCIM_SCHEMAS, "userName": _text("The person's email address"),
+                "displayName": _text("The name SocialGov shows"), "active": Schema(type=OpenAPIType.BOOLEAN),
+                "urn:socialgov:params:scim:schemas:extension:2.0:User": Schema(
+                    type=OpenAPIType.OBJECT, properties={"schoolUrn": _text(), "role": _text()})},
+    description="A SCIM User (RFC 7643 §4.1); attributes SocialGov does not keep are accepted and dropped")
+SCIM_PATCH_IN = Schema(
+    type=OpenAPIType.OBJECT, required=["schemas", "Operations"],
+    properties={"schemas": _SCIM_SCHEMAS, "Operations": Schema(type=OpenAPIType.ARRAY, items=Schema(
+        type=OpenAPIType.OBJECT, required=["op"],
+        properties={"op": Schema(type=OpenAPIType.STRING, enum=["add", "remove", "replace"]), "path": _text(),
+                    "value": Schema()}))},
+    description="A SCIM PatchOp (RFC 7644 §3.5.2)")
+SCIM_SEARCH_IN = Schema(
+    type=OpenAPIType.OBJECT, required=["schemas"],
+    properties={"schemas": _SCIM_SCHEMAS, "filter": _text('e.g. userName eq "a@b.org"'),
+                "startIndex": Schema(type=OpenAPIType.INTEGER), "count": Schema(type=OpenAPIType.INTEGER),
+                "attributes": Schema(type=OpenAPIType.ARRAY, items=_text()),
+                "excludedAttributes": Schema(type=OpenAPIType.ARRAY, items=_text())},
+    description="A SCIM SearchRequest (RFC 7644 §3.4.3)")
+
+
+def _scim_body(schema: Schema) -> type[Operation]:
+    """The SCIM handlers hand their raw body to scim2-server, so litestar cannot see it: declare it."""
+
+    @dataclass
+    class ScimBodyOperation(Operation):
+        def __post_init__(self) -> None:
+            self.request_body = RequestBody(content={SCIM_JSON: OpenAPIMediaType(schema=schema)}, required=True)
+
+    return ScimBodyOperation
+
+
+GRAPHQL_IN = Schema(
+    type=OpenAPIType.OBJECT, required=["query"],
+    properties={"query": Schema(type=OpenAPIType.STRING, min_length=1,
+                                description="A GraphQL document (queries only; the schema has no mutations)"),
+                "variables": Schema(type=[OpenAPIType.OBJECT, OpenAPIType.NULL]),
+                "operationName": Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL])},
+    description="GraphQL over HTTP: a JSON object with the query")
+
+
+@dataclass
+class GraphQLPostOperation(Operation):
+    """Strawberry reads the body itself: declare it."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=GRAPHQL_IN)},
+                                        required=True)
+
+
+@dataclass
+class GraphiQLOperation(Operation):
+    """GET /graphql answers JSON to a query and, outside production, the GraphiQL page to a browser."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content["text/html"] = OpenAPIMediaType(schema=_text("The GraphiQL page (not in production)"))
+
+
+#: Operations anyone may call: no token, or (GraphQL) a token optional.
+ANONYMOUS: list[dict[str, list[str]]] = [{}]
+
+
 def _problem(status: int) -> ResponseSpec:
     return ResponseSpec(Problem, description=WHY[status], media_type=PROBLEM_JSON, generate_examples=False)
 
@@ -151,15 +271,20 @@ def _query_parameters(handler: HTTPRouteHandler, path_parameters: set[str]) -> s
     return set(handler.parsed_fn_signature.parameters) - skip
 
 
+def _types(annotation: Any) -> set[Any]:
+    return {annotation, *typing.get_args(annotation)}
+
+
 def rest_statuses(handler: HTTPRouteHandler, path_parameters: set[str]) -> set[int]:
     """The error statuses a REST handler can answer, from what it does."""
     params = handler.parsed_fn_signature.parameters
     statuses = {400, 413, 503}  # every body is limited (api/limits.py); every route here reads the database
     if "principal" in params:  # api/auth.verified_principal; then services.authorisation
         statuses |= {401, 403}
-    if path_parameters:  # an id the caller cannot see, or not a UUID (decision 0062)
-        statuses.add(404)
-    if "data" in params or _query_parameters(handler, path_parameters):
+    query = _query_parameters(handler, path_parameters)
+    if path_parameters or any(UUID in _types(params[name].annotation) for name in query):
+        statuses.add(404)  # an id the caller cannot see (or not a UUID: decision 0062)
+    if "data" in params or query:
         statuses.add(422)
     if handler.http_methods - {"GET", "HEAD"}:  # a command: domain rules, state, concurrency, Idempotency-Key
         statuses |= {404, 409, 422}
@@ -222,18 +347,48 @@ def responses_for(handler: HTTPRouteHandler, route: HTTPRoute) -> dict[int, Resp
     if path == "/api/v1/ready":
         return {status: _problem(status) for status in (400, 413, 503)}
     if path == "/graphql":
-        return {status: _problem(status) for status in (400, 413)}
+        return {200: ResponseSpec(GraphQLResponse, description="The result", generate_examples=False),
+                **{status: _problem(status) for status in (400, 413)}}
     declared = {status: _problem(status) for status in sorted(rest_statuses(handler, set(route.path_parameters)))}
     if "reveal" in path:  # the vault refuses to return credentials whose integrity check fails
         declared[500] = _problem(500)
     return declared
 
 
+def _options_allowing(methods: str) -> Any:
+    def options_handler(scope: Scope) -> Response[None]:
+        return Response(content=None, status_code=204, headers={"Allow": methods}, media_type=MediaType.TEXT)
+
+    return options_handler
+
+
 def declare_responses(app: Litestar) -> None:
-    """Set every documented handler's error responses (litestar builds the document from them on first request)."""
+    """Set every documented handler's error responses (litestar builds the document from them on first request).
+
+    And answer OPTIONS truthfully: litestar builds a path's automatic OPTIONS handler with the route it registered
+    first, so `Allow` lists only the first method of a path whose methods come from several handlers (GET and POST
+    /api/v1/schools: "OPTIONS, POST"). Each such handler is given the path's every (documented) method."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
+        documented = {m for h in route.route_handlers if h.resolve_include_in_schema() for m in h.http_methods}
+        for handler in route.route_handlers:  # a SCIM path's undocumented methods are scim2-server's 405s
+            if handler.handler_name == "options_handler" and handler.http_methods == {"OPTIONS"}:
+                handler._fn = _options_allowing(", ".join(sorted((documented or route.methods) | {"OPTIONS"})))
         for handler in route.route_handlers:
             if handler.resolve_include_in_schema():
                 handler.responses = {**responses_for(handler, route), **(handler.responses or {})}
+                _declare_access_and_body(handler, route.path_format)
+
+
+def _declare_access_and_body(handler: HTTPRouteHandler, path: str) -> None:
+    method = next(iter(handler.http_methods))
+    if path in ("/api/v1/health", "/api/v1/ready", TOKEN_PATH) or (
+            path.startswith(SCIM_PREFIX) and not path.startswith((SCIM_PREFIX + "/Users", SCIM_PREFIX + "/.search"))):
+        handler.security = ANONYMOUS  # the token endpoint authenticates the client by its own fields
+    if path == "/graphql":
+        handler.security = [{}, {"bearer": []}]  # without a token, a query sees nothing that needs one
+        handler.operation_class = GraphiQLOperation if method == "GET" else GraphQLPostOperation
+    if path.startswith(SCIM_PREFIX) and method in ("POST", "PUT", "PATCH"):
+        body = SCIM_SEARCH_IN if path.endswith(".search") else SCIM_PATCH_IN if method == "PATCH" else SCIM_USER_IN
+        handler.operation_class = _scim_body(body)

@@ -27,13 +27,16 @@ PROBLEM = "application/problem+json"
 TYPE_BASE = "https://socialgov.example/problems/"
 
 
-def problem(status: int, kind: str, title: str, detail: str | None = None, **extra: Any) -> Response[Any]:
+def problem(status: int, kind: str, title: str, detail: str | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> Response[Any]:
     body: dict[str, Any] = {"type": TYPE_BASE + kind, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
-    headers = {"WWW-Authenticate": 'Bearer realm="socialgov"'} if status == 401 else None
-    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="socialgov"'
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers or None)
 
 
 _FIELD = re.compile(r"`\$\.?([^`]*)`")
@@ -198,8 +201,9 @@ def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return problem(401, "unauthenticated", "Authentication required", detail=str(exc.detail))
     titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large", 429: "Too many requests",
               400: "Bad request", 403: "Not allowed", 415: "Unsupported media type"}
+    # The exception's own headers stay: Allow on a 405 (RFC 9110 §15.5.6), Retry-After on a 429.
     return problem(exc.status_code, "http-" + str(exc.status_code), titles.get(exc.status_code, "Error"),
-                   detail=str(exc.detail))
+                   detail=str(exc.detail), headers=dict(exc.headers or {}))
 
 
 def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
