@@ -235,7 +235,7 @@ def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 SCIM_PREFIX = "/scim/v2/"
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-TOKEN_PATH = "/oauth/token"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
 
 
 def in_protocol(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
