@@ -32,6 +32,9 @@ MAX_EXAMPLES = 4
 #: What a request valid by the schema may be answered (schemathesis's default, and 422 for a domain rule).
 ACCEPTED = ["2xx", "3xx", 401, 403, 404, 409, 422, 429, "5xx"]
 
+REPORT = {"title": "Abusive comments under sports day post", "category": "harassing",
+          "description": "Several comments name a pupil.", "happened_at": "2026-03-09T18:30:00+00:00"}
+
 pytestmark = pytest.mark.xdist_group("schemathesis")
 
 
@@ -46,9 +49,24 @@ def fuzzed_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         c.close()
 
 
+def real_ids(w: World) -> dict[str, list[str]]:
+    """Ids of things that exist in the fuzzed trust, by path parameter: half the generated requests name one, so that
+    bodies are fuzzed against real schools, people, incidents, applications and accounts, not only unknown ids."""
+    account = w.account()
+    incident = w.post("alice", f"/api/v1/schools/{w.school}/incidents", REPORT)
+    assert incident.status_code == 201, incident.text
+    application = w.application("carol", ("alice", "bob"))
+    return {"school_id": [str(w.school)], "person_id": [str(w.people[n]) for n in ("alice", "mod", "vol")],
+            "incident_id": [incident.json()["id"]], "application_id": [str(application)],
+            "account_id": [str(account)], "user_id": [str(w.people["carol"])]}
+
+
 @pytest.fixture(scope="module")
 def api_schema(fuzzed_world: World) -> Any:
+    ids = real_ids(fuzzed_world)
     config = SchemathesisConfig.from_dict({
+        "dictionaries": {name: {"values": values} for name, values in ids.items()},
+        "parameters": {f"path.{name}": {"dictionary": name, "probability": 0.5} for name in ids},
         "seed": 21,
         "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
         "generation": {"max-examples": MAX_EXAMPLES},
