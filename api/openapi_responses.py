@@ -346,9 +346,10 @@ def responses_for(handler: HTTPRouteHandler, route: HTTPRoute) -> dict[int, Resp
         return {status: _problem(status) for status in (400, 413)}
     if path == "/api/v1/ready":
         return {status: _problem(status) for status in (400, 413, 503)}
-    if path == "/graphql":
+    if path == "/graphql":  # GET serves only GraphiQL, outside production (queries by GET are off): else 404
+        errors = (400, 404, 413) if "GET" in handler.http_methods else (400, 413)
         return {200: ResponseSpec(GraphQLResponse, description="The result", generate_examples=False),
-                **{status: _problem(status) for status in (400, 413)}}
+                **{status: _problem(status) for status in errors}}
     declared = {status: _problem(status) for status in sorted(rest_statuses(handler, set(route.path_parameters)))}
     if "reveal" in path:  # the vault refuses to return credentials whose integrity check fails
         declared[500] = _problem(500)
