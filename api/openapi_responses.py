@@ -19,10 +19,18 @@ from uuid import UUID
 import msgspec
 from litestar import Litestar, Response
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
-from litestar.enums import MediaType
+from litestar.enums import MediaType, ParamType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    RequestBody,
+    Schema,
+)
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
@@ -57,7 +65,7 @@ class Problem(msgspec.Struct, kw_only=True):
 class OAuthError(msgspec.Struct, kw_only=True):
     """RFC 6749 §5.2: the token endpoint's errors."""
 
-    error: str = msgspec.field(name="error")
+    error: str
     error_description: str | None = None
 
 
@@ -254,6 +262,22 @@ class GraphiQLOperation(Operation):
             ok.content["text/html"] = OpenAPIMediaType(schema=_text("The GraphiQL page (not in production)"))
 
 
+IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key", param_in=ParamType.HEADER, required=False,
+    schema=Schema(type=OpenAPIType.STRING, max_length=200),
+    description="Run this command once per caller and key: a retry with the same key and request gets the first "
+                "answer again; the same key with another request is 422; while the first runs, 409 "
+                "(api/middleware.py)")
+
+
+@dataclass
+class IdempotentOperation(Operation):
+    """A REST command (POST) honours Idempotency-Key; the middleware reads it, so litestar cannot see it."""
+
+    def __post_init__(self) -> None:
+        self.parameters = [*(self.parameters or []), IDEMPOTENCY_KEY]
+
+
 #: Operations anyone may call: no token, or (GraphQL) a token optional.
 ANONYMOUS: list[dict[str, list[str]]] = [{}]
 
@@ -390,6 +414,8 @@ def _declare_access_and_body(handler: HTTPRouteHandler, path: str) -> None:
     if path == "/graphql":
         handler.security = [{}, {"bearer": []}]  # without a token, a query sees nothing that needs one
         handler.operation_class = GraphiQLOperation if method == "GET" else GraphQLPostOperation
+    if path.startswith("/api/v1/") and method == "POST":
+        handler.operation_class = IdempotentOperation
     if path.startswith(SCIM_PREFIX) and method in ("POST", "PUT", "PATCH"):
         body = SCIM_SEARCH_IN if path.endswith(".search") else SCIM_PATCH_IN if method == "PATCH" else SCIM_USER_IN
         handler.operation_class = _scim_body(body)
