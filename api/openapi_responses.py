@@ -156,11 +156,11 @@ WHY = {
          "changed, or a request with the same Idempotency-Key is still being processed",
     412: "If-Match does not name the resource's current version",
     413: "The body is larger than this endpoint takes",
+    415: "The body is not JSON (its Content-Type names another format)",
     422: "Invalid fields (one entry per field) or a rule refused the command; or an Idempotency-Key reused with a "
          "different request",
     429: "Too many requests from this address; try again later",
     500: "An internal fault (logged)",
-    501: "Not supported by this SCIM service",
     503: "The database is not reachable; try again shortly (Retry-After)",
 }
 
@@ -344,6 +344,12 @@ def scim_responses(handler: HTTPRouteHandler, path: str) -> dict[int, ResponseSp
                                       generate_examples=False)
         if method in ("PUT", "PATCH"):
             statuses |= {409, 412}
+    if method in ("POST", "PUT", "PATCH"):
+        statuses.add(415)  # a body that is not JSON
+    if path.endswith("{user_id}"):
+        statuses.add(412)  # If-Match, whatever the method
+        if method == "GET":
+            responses[304] = ResponseSpec(None, description="If-None-Match names the current version")
     for status in sorted(statuses):
         responses[status] = _scim(status)
     return responses
@@ -370,8 +376,10 @@ def responses_for(handler: HTTPRouteHandler, route: HTTPRoute) -> dict[int, Resp
         return {status: _problem(status) for status in (400, 413)}
     if path == "/api/v1/ready":
         return {status: _problem(status) for status in (400, 413, 503)}
-    if path == "/graphql":  # GET serves only GraphiQL, outside production (queries by GET are off): else 404
-        errors = (400, 404, 413) if "GET" in handler.http_methods else (400, 413)
+    # GraphQL: a token is optional, but a bad one is 401. GET serves only GraphiQL, outside production (queries by
+    # GET are off): else 404.
+    if path == "/graphql":
+        errors = (400, 401, 404, 413, 503) if "GET" in handler.http_methods else (400, 401, 413, 503)
         return {200: ResponseSpec(GraphQLResponse, description="The result", generate_examples=False),
                 **{status: _problem(status) for status in errors}}
     declared = {status: _problem(status) for status in sorted(rest_statuses(handler, set(route.path_parameters)))}
