@@ -16,6 +16,7 @@ from api.graphql_schema import graphql_controller
 from api.limits import body_limits_middleware
 from api.middleware import idempotency_middleware, request_id_middleware, security_headers_middleware
 from api.oidc import OIDC_HANDLERS, oidc_startup
+from api.openapi_responses import ClosedStructSchemaPlugin, declare_responses
 from api.problems import EXCEPTION_HANDLERS
 from api.routes.accounts import AccountsController, DeparturesController
 from api.routes.applications import ApplicationsController
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[body_limits_middleware, idempotency_middleware],  # limits first: nothing reads past them
         template_config=template_config(),
+        plugins=[ClosedStructSchemaPlugin()],  # body schemas say additionalProperties: false (decision 0110)
         openapi_config=OpenAPIConfig(
             title="SocialGov API", version="1.0.0", path="/schema",
             description="Social media governance for school trusts. Errors are RFC 9457 problem+json; ids are "
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         logging_config=None,
     )
     app.state.container = c
+    declare_responses(app)  # each operation's error answers and media types, in one place (decision 0110)
     # Outermost, around litestar's own handling, so that they see every answer as sent: also those built from an
     # exception a middleware raised (413, 429) and the 404 of a path no route matches.
     app.asgi_handler = request_id_middleware(security_headers_middleware(app.asgi_handler))

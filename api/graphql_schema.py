@@ -440,6 +440,10 @@ def graphql_controller(production: bool) -> type[Controller]:
                 raise HTTPException(400, "the body is not JSON text in UTF-8") from None
             if not isinstance(value, dict):
                 raise HTTPException(400, "the body must be a JSON object with a `query` member")
+            for member, kinds, what in (("query", (str,), "a string"), ("operationName", (str,), "a string"),
+                                        ("variables", (dict,), "an object"), ("extensions", (dict,), "an object")):
+                if value.get(member) is not None and not isinstance(value[member], kinds):
+                    raise HTTPException(400, f"`{member}` must be {what}")  # GraphQL over HTTP §6.4.1
             return value
 
         async def execute_request(self, request: Request[Any, Any, Any], context: Any,

@@ -27,13 +27,16 @@ PROBLEM = "application/problem+json"
 TYPE_BASE = "https://socialgov.example/problems/"
 
 
-def problem(status: int, kind: str, title: str, detail: str | None = None, **extra: Any) -> Response[Any]:
+def problem(status: int, kind: str, title: str, detail: str | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> Response[Any]:
     body: dict[str, Any] = {"type": TYPE_BASE + kind, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
-    headers = {"WWW-Authenticate": 'Bearer realm="socialgov"'} if status == 401 else None
-    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="socialgov"'
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers or None)
 
 
 _FIELD = re.compile(r"`\$\.?([^`]*)`")
@@ -198,8 +201,9 @@ def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return problem(401, "unauthenticated", "Authentication required", detail=str(exc.detail))
     titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large", 429: "Too many requests",
               400: "Bad request", 403: "Not allowed", 415: "Unsupported media type"}
+    # The exception's own headers stay: Allow on a 405 (RFC 9110 §15.5.6), Retry-After on a 429.
     return problem(exc.status_code, "http-" + str(exc.status_code), titles.get(exc.status_code, "Error"),
-                   detail=str(exc.detail))
+                   detail=str(exc.detail), headers=dict(exc.headers or {}))
 
 
 def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -229,7 +233,36 @@ def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return problem(500, "internal", "Internal error", detail="the error has been logged")
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {
+SCIM_PREFIX = "/scim/v2/"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
+
+
+def in_protocol(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
+    """An error raised before a protocol's own handler ran (a body limit, a rate limit, a form the token endpoint
+    cannot read), in the protocol's own format: SCIM clients get a SCIM Error (RFC 7644 §3.12), OAuth clients the
+    error object of RFC 6749 §5.2 for a bad request; the REST API keeps problem+json (decision 0111)."""
+    if response.media_type != PROBLEM or not isinstance(response.content, dict):
+        return response
+    body, path, status = response.content, request.url.path, response.status_code
+    if path.startswith(SCIM_PREFIX):
+        scim_body = {"schemas": [SCIM_ERROR], "status": str(status), "detail": body.get("detail") or body["title"]}
+        return Response(scim_body, status_code=status, media_type="application/scim+json",
+                        headers={**response.headers, "Cache-Control": "no-store"})
+    if path == TOKEN_PATH and status in (400, 422):
+        return Response({"error": "invalid_request", "error_description": body.get("detail") or body["title"]},
+                        status_code=400, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return response
+
+
+def _speaking_the_protocol(handler: Any) -> Any:
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        return in_protocol(request, handler(request, exc))
+
+    return handle
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {exc: _speaking_the_protocol(handler) for exc, handler in {
     ValidationException: validation_handler,
     InvalidInput: domain_handler,
     RuleRefused: domain_handler,
@@ -241,4 +274,4 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Forbidden: domain_handler,
     HTTPException: http_handler,
     Exception: internal_handler,
-}
+}.items()}

@@ -506,12 +506,20 @@ def _endpoint(path: str, methods: list[HttpMethod], summary: str | None = None) 
     async def scim_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
         return await dispatch(request)
 
+    async def scim_delete(request: Request[Any, Any, Any]) -> Response[None]:  # documented as 204, no body
+        return cast(Response[None], await dispatch(request))
+
     words = ["ById" if p.startswith("{") else p.strip(".")[:1].upper() + p.strip(".")[1:]
              for p in path.split("/") if p]
     operation_id = f"scim{methods[0].value.title()}{''.join(words)}" if summary else None
+    # The status is the response's; this one is what the OpenAPI document gives as the success (a created user is
+    # 201, a removed one 204; api/openapi_responses.py declares the rest).
+    status = 201 if methods == [HttpMethod.POST] and path == "/Users" else 204 if methods == [HttpMethod.DELETE] \
+        else 200
     return route(PREFIX + path, http_method=methods, summary=summary, operation_id=operation_id, tags=["scim"],
-                 status_code=200,  # the status is the response's (a DELETE answers 204 with no body)
-                 include_in_schema=summary is not None, media_type=SCIM_MEDIA_TYPE)(scim_endpoint)
+                 status_code=status,
+                 include_in_schema=summary is not None, media_type=SCIM_MEDIA_TYPE)(
+        scim_delete if status == 204 else scim_endpoint)
 
 
 def _documented(path: str, spec: dict[HttpMethod, str]) -> list[HTTPRouteHandler]:

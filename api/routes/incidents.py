@@ -218,7 +218,7 @@ class IncidentsController(Controller):
         container(request).incidents.reopen(principal, incident_id, data.reason)
         return self._one(request, principal, incident_id)
 
-    @get("/incidents/{incident_id:uuid}/evidence-bundle", sync_to_thread=True,
+    @get("/incidents/{incident_id:uuid}/evidence-bundle", sync_to_thread=True, media_type="application/zip",
          summary="A signed zip: chronology (JSON, PDF), evidence files, events with chain links, signed manifest")
     def bundle(self, request: Request[Any, Any, Any], principal: Caller,
                incident_id: FromPath[UUID]) -> Response[bytes]:

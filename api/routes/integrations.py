@@ -50,6 +50,16 @@ class PupilsIn(msgspec.Struct, forbid_unknown_fields=True):
     pupils: list[PupilIn]
 
 
+class TokenRequest(msgspec.Struct):
+    """RFC 6749 §4.4.2 (client credentials) with the client's id and secret as form fields (§2.3.1) unless sent by
+    HTTP Basic. Parameters the endpoint does not know are ignored (§3.2)."""
+
+    grant_type: Annotated[str, msgspec.Meta(extra_json_schema={"enum": ["client_credentials"]})]
+    client_id: str = ""
+    client_secret: str = ""
+    scope: str = ""
+
+
 def _oauth_error(status: int, error: str, description: str) -> Response[Any]:
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     if status == 401:
@@ -61,19 +71,19 @@ def _oauth_error(status: int, error: str, description: str) -> Response[Any]:
       summary="OAuth2 client credentials (RFC 6749 §4.4): form fields grant_type, client_id, client_secret "
               "(or HTTP Basic), optional scope; returns a short-lived bearer token")
 def token(request: Request[Any, Any, Any],
-          data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response[Any]:
+          data: Annotated[TokenRequest, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response[Any]:
     c = container(request)
-    client_id, secret = data.get("client_id", ""), data.get("client_secret", "")
+    client_id, secret = data.client_id, data.client_secret
     basic = request.headers.get("authorization", "")
     if basic.lower().startswith("basic "):
         try:
             client_id, _, secret = base64.b64decode(basic[6:].strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return _oauth_error(401, "invalid_client", "malformed Basic credentials")
-    if data.get("grant_type") != "client_credentials":
+    if data.grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     try:
-        client, scopes = c.integrations.authenticate(client_id, secret, data.get("scope"))
+        client, scopes = c.integrations.authenticate(client_id, secret, data.scope or None)
     except InvalidClient:
         log.warning("client authentication failed for client id %s", client_id[:40])
         return _oauth_error(401, "invalid_client", "unknown client, wrong secret, or revoked client")
