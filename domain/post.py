@@ -253,6 +253,8 @@ class Post(Aggregate):
         clean_url = url.strip()
         if not clean_url.lower().startswith(("https://", "http://")) or len(clean_url) > 2000 or " " in clean_url:
             errors.append(FieldError("url", "enter the address of the published post, starting https://"))
+        if published_at > at:
+            errors.append(FieldError("published_at", "cannot be in the future"))
         advice = sorted({f.code for f in findings if f.severity is Severity.ADVICE})
         text = (reason or "").strip()
         if advice and not text:
