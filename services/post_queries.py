@@ -152,3 +152,15 @@ def post_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: da
                                                      t.c.status == "open")).group_by(t.c.school_id)):
             figures[school_id]["open_takedown_requests"] = n
     return figures
+
+
+def accounts_run_by(engine: Engine, principal: Principal, school_id: UUID) -> list[Row]:
+    """The open accounts at the school that the caller runs (where they write posts)."""
+    a, r = rm.accounts, rm.account_runners
+    if school_id not in principal.visible_school_ids:
+        return []
+    with rm.read_as(engine, principal) as conn:
+        rows = conn.execute(select(a.c.id, a.c.platform, a.c.handle, a.c.status).join(r, r.c.account_id == a.c.id)
+                            .where(r.c.person_id == principal.id, a.c.school_id == school_id,
+                                   a.c.status != "closed").order_by(a.c.platform, a.c.handle)).mappings().all()
+    return [dict(x) for x in rows]
