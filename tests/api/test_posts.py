@@ -182,3 +182,13 @@ def test_the_trust_sets_content_rules(world: World) -> None:
     assert r.status_code == 200 and r.json()["controversial_words"] == ["strike"]
     post = draft(world, account, text="About the strike: https://example.com/x")
     assert codes(post) == [("controversial_trigger", "needs_leader")]
+
+
+def test_graphql_lists_an_accounts_posts_and_hides_another_schools(world: World) -> None:
+    account = setup(world)
+    pid = draft(world, account, text="Call 07700 900123")["id"]
+    query = {"query": f'{{ posts(accountId: "{account}") {{ id status worst authorName }} }}'}
+    got = world.client.post("/graphql", json=query, headers=world.h("head")).json()
+    assert got["data"]["posts"] == [{"id": pid, "status": "draft", "worst": "blocks", "authorName": "Alice"}]
+    other = world.client.post("/graphql", json=query, headers=world.h("other_head")).json()
+    assert other["data"] is None and "not found" in other["errors"][0]["message"]
