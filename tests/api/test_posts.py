@@ -192,3 +192,42 @@ def test_graphql_lists_an_accounts_posts_and_hides_another_schools(world: World)
     assert got["data"]["posts"] == [{"id": pid, "status": "draft", "worst": "blocks", "authorName": "Alice"}]
     other = world.client.post("/graphql", json=query, headers=world.h("other_head")).json()
     assert other["data"] is None and "not found" in other["errors"][0]["message"]
+
+
+def _post_routes(w: World, account: UUID, pid: str) -> list[tuple[str, str, Any]]:
+    s, a = w.school, account
+    return [
+        ("GET", f"/api/v1/accounts/{a}/posts", None),
+        ("POST", f"/api/v1/accounts/{a}/posts", {"text": "hello"}),
+        ("POST", f"/api/v1/accounts/{a}/post-checks", {"text": "hello"}),
+        ("GET", f"/api/v1/accounts/{a}/posting-rules", None),
+        ("PUT", f"/api/v1/accounts/{a}/posting-rules", {"signature_required": True}),
+        ("GET", f"/api/v1/posts/{pid}", None),
+        ("PUT", f"/api/v1/posts/{pid}", {"text": "changed"}),
+        ("POST", f"/api/v1/posts/{pid}/checks", None),
+        ("POST", f"/api/v1/posts/{pid}/submit", None),
+        ("POST", f"/api/v1/posts/{pid}/approve", {"reason": "r"}),
+        ("POST", f"/api/v1/posts/{pid}/return", {"reason": "r"}),
+        ("POST", f"/api/v1/posts/{pid}/publish", {"url": URL}),
+        ("POST", f"/api/v1/posts/{pid}/remove", {"reason": "r", "told_audience": "t"}),
+        ("POST", f"/api/v1/posts/{pid}/takedown-requests", {"parent_name": "P", "concern": "c"}),
+        ("GET", f"/api/v1/schools/{s}/posts/awaiting-approval", None),
+        ("GET", f"/api/v1/schools/{s}/takedown-requests", None),
+    ]
+
+
+def test_another_trust_or_school_gets_404_on_every_post_route_and_nothing_is_written(world: World,
+                                                                                       stranger: World) -> None:
+    account = setup(world)
+    pid = draft(world, account)["id"]
+    assert world.post("alice", f"/api/v1/posts/{pid}/publish", {"url": URL}).status_code == 200
+    before = world.event_count()
+    callers = [(stranger, who) for who in ("admin", "head", "mod", "alice")] + \
+        [(world, who) for who in ("other_head", "other_staff")]
+    for w, who in callers:
+        for method, path, body in _post_routes(world, account, pid):
+            r = w.client.request(method, path, headers=w.h(who), **({} if body is None else {"json": body}))
+            assert r.status_code == 404, (who, method, path, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert "Lovely assembly" not in r.text
+    assert world.event_count() == before
