@@ -288,11 +288,12 @@ def _link_findings(text: str, links: Sequence[str], rules: ContentRules) -> list
         url = m.group().rstrip(".,;:!?)")
         if not _host_allowed(url, rules.allowed_domains):
             out.append(Finding("link_not_allowed", Clause.LINKS, Severity.ADVICE,
-                               f"{url} is not on the trust's list of sites", "text", m.start(), m.start() + len(url)))
+                               f"the link {url} is not on the trust's list of sites", "text", m.start(),
+                               m.start() + len(url)))
     for i, url in enumerate(links):
         if not _host_allowed(url, rules.allowed_domains):
             out.append(Finding("link_not_allowed", Clause.LINKS, Severity.ADVICE,
-                               f"{url} is not on the trust's list of sites", f"links[{i}]"))
+                               f"the link {url} is not on the trust's list of sites", f"links[{i}]"))
     return out
 
 

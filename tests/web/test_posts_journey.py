@@ -126,6 +126,13 @@ def test_a_takedown_request_reaches_the_moderator_who_records_the_removal(phone:
     check_page(page, "posts-post-removed-phone")
     page.goto("/posts/takedowns")
     expect(page.locator("main")).to_contain_text("No take-down request is open")
+    page.goto("/")
+    open_compose(page)
+    page.get_by_label("Text of the post").fill("Our Ofsted report is out: read it at https://example.com/report")
+    expect(page.locator("#checks-result")).to_contain_text("Needs a leader's approval")
+    expect(page.locator("#checks-result")).to_contain_text(
+        "The link https://example.com/report is not on the trust's list")
+    check_page(page, "posts-compose-findings-phone")
 
 
 @web
