@@ -12,6 +12,7 @@ queue, an account's post history and the open take-down requests. The same servi
     POST /posts/{id}/submit|approve|return|publish|remove|takedown
     GET  /posts/approvals                  posts awaiting approval at the school, oldest first
     GET  /posts/takedowns                  parents' take-down requests not yet settled
+    GET  /accounts/{id}/posting-rules, POST  every post signed? approvers of every post, in order
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from api.web.accounts import account_detail
 from api.web.forms import FormReader, command_errors
 from api.web.render import page, redirect_with_notice
 from api.web.session import SignedIn
-from domain.post_checks import Draft, Finding, Media, Severity, SharedMaterial
-from services import post_queries
+from domain.post_checks import Draft, Finding, Media, PostingRules, Severity, SharedMaterial
+from services import post_queries, queries
 from services.authorisation import Action, can
 from services.eventstore import Forbidden, NotFound
 
@@ -325,6 +326,60 @@ def _takedown(c: Any, who: SignedIn, post_id: UUID, form: FormReader) -> str | N
     return "Take-down request recorded: the school's moderators have been told"
 
 
+# ----- an account's posting rules -----
+APPROVER_SLOTS = ("approver_1", "approver_2", "approver_3")
+
+
+def _rules_context(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID) -> Row:
+    c = container(request)
+    account = account_detail(request, who, account_id)
+    if account["status"] == "closed" or not can(who.principal, Action.ACCOUNT_MANAGE, account["school_id"]):
+        raise Forbidden(Action.ACCOUNT_MANAGE.refusal)
+    leaders = [p for p in queries.list_staff(c.engine, who.principal, account["school_id"], c.today())
+               if "slt" in p["roles"]]
+    return {"account": account, "leaders": leaders, "rules": c.posts.posting_rules(account_id)}
+
+
+@get("/accounts/{account_id:uuid}/posting-rules", sync_to_thread=True, include_in_schema=False)
+def posting_rules(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
+                  account_id: FromPath[UUID]) -> Template:
+    context = _rules_context(request, web_principal, account_id)
+    rules = context["rules"]
+    form = FormReader({}, labels=LABELS)
+    form.values["signature_required"] = "yes" if rules.signature_required else ""
+    for slot, person_id in zip(APPROVER_SLOTS, rules.approver_ids, strict=False):
+        form.values[slot] = str(person_id)
+    return page(request, web_principal, "posts/rules.html", form=form, **context)
+
+
+@post("/accounts/{account_id:uuid}/posting-rules", include_in_schema=False)
+async def set_posting_rules(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
+                            account_id: FromPath[UUID]) -> Template | Redirect:
+    data = await request.form()
+    return await sync_to_thread(_set_posting_rules, request, web_principal, account_id, data)
+
+
+def _set_posting_rules(request: Request[Any, Any, Any], who: SignedIn, account_id: UUID,
+                       data: Mapping[str, Any]) -> Template | Redirect:
+    context = _rules_context(request, who, account_id)
+    form = FormReader(data, labels={"approver_ids": "Approvers"})
+    signature = data.get("signature_required") == "yes"
+    form.values["signature_required"] = "yes" if signature else ""
+    options = {"": "No one", **{str(p["id"]): p["display_name"] for p in context["leaders"]}}
+    chosen = [form.choice(slot, options, "Choose a leader of the school, or no one") for slot in APPROVER_SLOTS]
+    approvers = [UUID(v) for v in chosen if v]
+    if len(set(approvers)) != len(approvers):
+        form.errors["approver_2"] = "Choose each approver once"
+    form.anchors["approver_ids"] = "approver_1"
+    if not form.errors:
+        with command_errors(form):
+            container(request).posts.set_posting_rules(who.principal, account_id,
+                                                       PostingRules(signature, tuple(approvers)))
+    if form.errors:
+        return page(request, who, "posts/rules.html", status=400, form=form, **context)
+    return redirect_with_notice(f"/accounts/{account_id}", "Posting rules saved")
+
+
 # ----- queues -----
 @get("/posts/approvals", sync_to_thread=True, include_in_schema=False)
 def approvals(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
@@ -346,6 +401,7 @@ def takedowns(request: Request[Any, Any, Any], web_principal: NamedDependency[Si
     return page(request, who, "posts/takedowns.html", takedowns=rows)
 
 
-ROUTES = [approvals, takedowns, history, compose, compose_post, live_checks, post_page, edit, edit_post,
+ROUTES = [approvals, takedowns, history, posting_rules, set_posting_rules, compose, compose_post, live_checks,
+          post_page, edit, edit_post,
           _command("submit", _submit), _command("approve", _approve), _command("return", _return),
           _command("publish", _publish), _command("remove", _remove), _command("takedown", _takedown)]
