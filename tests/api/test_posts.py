@@ -5,6 +5,7 @@ school's post is 404."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -71,6 +72,11 @@ def test_controversial_post_waits_for_a_leader_who_is_not_its_author_then_publis
     assert r.status_code == 200 and r.json()["status"] == "awaiting_approval"
     queue = world.get("head", f"/api/v1/schools/{world.school}/posts/awaiting-approval").json()["items"]
     assert [q["id"] for q in queue] == [pid] and queue[0]["your_turn"] is True
+    world.c.clock.advance(timedelta(hours=5))
+    dash = world.client.post("/graphql", json={"query": "{ trustDashboard { postsAwaitingApproval "
+                                                        "oldestAwaitingApprovalHours } }"},
+                             headers=world.h("admin")).json()["data"]["trustDashboard"]
+    assert dash == {"postsAwaitingApproval": 1, "oldestAwaitingApprovalHours": 5.0}
     assert world.post("alice", f"/api/v1/posts/{pid}/approve", {"reason": "fine"}).status_code == 403
     r = world.post("head", f"/api/v1/posts/{pid}/approve", {"reason": ""})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
