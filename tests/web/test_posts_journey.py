@@ -148,6 +148,14 @@ def test_compose_checks_and_saves_without_javascript(no_js_page: Page) -> None:
     page.get_by_role("button", name="Save draft").click()
     notice(page, "Draft saved and checked")
     expect(page.locator("main")).to_contain_text("This post cannot go out until what the checks found is put right")
+    page.get_by_role("link", name=re.compile("Change the post")).click()
+    expect(page.get_by_label("Text of the post")).to_have_value("Send your photos to sam.patel@gmail.com")
+    check_page(page, "posts-edit-nojs", javascript=False)
+    page.get_by_label("Text of the post").fill("Send your photos to the school office")
+    page.get_by_role("button", name="Save draft").click()
+    notice(page, "Draft updated and checked again")
+    expect(page.locator("main")).to_contain_text("No problems found")
+    expect(page.get_by_role("button", name="Record as published")).to_be_visible()
 
 
 @web
