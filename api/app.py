@@ -24,6 +24,7 @@ from api.routes.health import health, ready
 from api.routes.inbox import InboxController, MentionsController
 from api.routes.incidents import AuditController, IncidentsController
 from api.routes.integrations import IntegrationsController, token
+from api.routes.posts import PostsController
 from api.routes.schools import SchoolsController
 from api.routes.staff import StaffController
 from api.scim import SCIM_HANDLERS
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Litestar(
         route_handlers=[health, ready, SchoolsController, StaffController, ApplicationsController, AccountsController,
                         DeparturesController, IncidentsController, AuditController, InboxController,
-                        MentionsController, IntegrationsController, token, graphql_controller(settings.is_production),
+                        MentionsController, IntegrationsController, PostsController, token,
+                        graphql_controller(settings.is_production),
                         *SCIM_HANDLERS, web_router(), *OIDC_HANDLERS,
                         create_static_files_router(path="/static", directories=[HERE / "static"],
                                                    include_in_schema=False)],

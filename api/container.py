@@ -35,6 +35,7 @@ from services.inbox import Inbox
 from services.incidents import Incidents
 from services.integrations import Integrations
 from services.ports import Clock, Mailer, today_in_london
+from services.posts import Posts
 from services.projections.audit import ChainProjection
 from services.projections.readmodel import ReadModelProjection
 from services.projections.runner import Projections
@@ -84,6 +85,7 @@ class Container:
                                          ClientSecretTable(self.engine))
         self.pupils = ConsentRegister(self.recorder, self.clock, log, self.engine)
         self.inbox = Inbox(self.recorder, self.clock, log, self.engine, self.mailer, FeedparserFetcher())
+        self.posts = Posts(self.recorder, self.clock, log, self.engine)
         self._closed = False
         # Apply anything not yet projected (a bulk import, or a migration that reset a projection) before serving.
         self.projections.catch_up()
@@ -91,7 +93,7 @@ class Container:
     @property
     def contexts(self) -> tuple[ContextApplication, ...]:
         return (self.directory, self.applications, self.accounts, self.incidents, self.inbox, self.integrations,
-                self.pupils)
+                self.pupils, self.posts)
 
     def today(self) -> date:
         return today_in_london(self.clock)

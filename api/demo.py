@@ -18,6 +18,8 @@ from domain.credentials import Credentials
 from domain.events import Actor, ActorKind, Aggregate
 from domain.incident import Report
 from domain.person import Person
+from domain.post_checks import ContentRules, Draft, Media
+from domain.pupil import PupilRecord
 from domain.school import School
 from domain.trust import Trust
 from domain.values import Role
@@ -148,10 +150,51 @@ def seed_demo(c: Container) -> UUID:
             "A parent shared our sports day photo, with two pupils' faces and names, in a public Facebook group. "
             "One of the pupils is on the no-publish list.", clock.now() - timedelta(hours=3),
             [{"kind": "parent", "name": "Parent in Year 4"}], account, "https://www.facebook.com/groups/example/1"))
+        _seed_posts(c, clock, admin, schools[oak], account, staff[oak])
         return trust_id
     finally:
         for app in c.contexts:
             app.clock = real_clock
+
+
+def _seed_posts(c: Container, clock: SettableClock, admin: Principal, school_id: UUID, account: UUID,
+                staff: dict[str, UUID]) -> None:
+    """Posts on the Facebook page (issue 24): the pupils' register with consent and the no-publish list, the
+    trust's content rules, a published post with a parent's take-down request, a removed one, a controversial one
+    awaiting Priya's approval and a draft the checks stop."""
+    c.pupils.upsert(admin, school_id, [
+        PupilRecord("OAK-0412", "Cara Lee", "Year 4", False, False, False, True),
+        PupilRecord("OAK-0413", "Ben Smith-Jones", "Year 4", False, False, False, False),
+        PupilRecord("OAK-0414", "Amy O'Neil", "Year 4", True, True, True, False),
+        PupilRecord("OAK-0415", "Dev Patel", "Year 5", True, True, False, False),
+    ])
+    c.posts.set_content_rules(admin, ContentRules(
+        allowed_domains=frozenset({"oakfield.sch.uk", "gov.uk", "bbc.co.uk"}),
+        confidential_words=("confidential", "not for publication", "commercially sensitive"),
+        controversial_words=("strike", "ofsted", "consultation", "redundancy"),
+        public_contacts=frozenset({"+442079460000", "office@oakfield.sch.uk"})))
+    grace, sam = _p(c, staff["Grace Hill"]), _p(c, staff["Sam Patel"])
+    tom = _p(c, staff["Tom Baker"])
+    clock.advance(timedelta(minutes=5))
+    museum = c.posts.draft(grace, account, Draft(
+        "Year 4 loved their trip to the science museum today! Amy was first to the top of the climbing wall.\n"
+        "- Mrs Hill", (Media("Class photo outside the museum", True, ("OAK-0414",)),)))
+    c.posts.publish(grace, museum, "https://www.facebook.com/OakfieldPrimary/posts/1001", None,
+                    "Parents asked to see the class photo; tagging is off on the page")
+    clock.advance(timedelta(minutes=5))
+    c.posts.request_takedown(tom, museum, "Mrs Lee", "by phone, via the office",
+                             "Her daughter is in the background of the class photo")
+    sports = c.posts.draft(sam, account, Draft("Sports day is on Friday: bring a water bottle and a sun hat.\n- Sam"))
+    c.posts.publish(sam, sports, "https://www.facebook.com/OakfieldPrimary/posts/1002", None, None)
+    c.posts.remove(tom, sports, "The date changed after the post went out",
+                   "We have removed our sports day post: the date has changed. A new post follows.")
+    clock.advance(timedelta(minutes=5))
+    consultation = c.posts.draft(sam, account, Draft(
+        "Our consultation on the new school day closes next week. Tell us what you think.\n- Sam",
+        controversial=True))
+    c.posts.submit(sam, consultation)
+    c.posts.draft(grace, account, Draft("Well done Cara Lee for her reading award! Any questions, text me on "
+                                        "07700 900123.\n- Mrs Hill"))
 
 
 def _seed_police_incident(c: Container, clock: SettableClock, school_id: UUID, account: UUID,

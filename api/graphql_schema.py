@@ -28,7 +28,7 @@ from api.auth import resolve_principal
 from api.container import Container
 from api.problems import problem
 from domain.errors import InvalidInput
-from services import audit, inbox_queries, queries
+from services import audit, inbox_queries, post_queries, queries
 from services.authorisation import Principal
 from services.eventstore import NotFound
 from services.ports import today_in_london
@@ -66,6 +66,11 @@ class Figures:
     median_first_response_hours: float | None
     monitoring_coverage_7d_pct: float | None
     mentions_awaiting_triage: int
+    posts_awaiting_approval: int
+    oldest_awaiting_approval_hours: float | None
+    posts_published_overriding_advice: int
+    posts_removed: int
+    open_takedown_requests: int
 
 
 @strawberry.type
@@ -145,6 +150,32 @@ class Account:
     rotation_required: bool
     hours_since_check: float | None
     unchecked: bool
+    created_at: datetime
+
+
+@strawberry.type(description="A post on a school account, with the worst severity of its last checks")
+class Post:
+    id: strawberry.ID
+    school_id: strawberry.ID
+    account_id: strawberry.ID
+    handle: str
+    platform: str
+    author_id: strawberry.ID
+    author_name: str
+    text: str
+    status: str
+    worst: str | None
+    submitted_at: datetime | None
+    awaiting_hours: float | None
+    url: str | None
+    published_at: datetime | None
+    published_by: str | None
+    overridden: list[str]
+    override_reason: str | None
+    removed_at: datetime | None
+    removal_reason: str | None
+    told_audience: str | None
+    open_takedowns: int
     created_at: datetime
 
 
@@ -324,6 +355,13 @@ class Query:
                           today_in_london(c.clock), status)
         return [Handover(**_ids(r, Handover.__annotations__)) for r in rows]
 
+
+    @strawberry.field(description="An account's posts, newest first; status: draft, awaiting_approval, returned, "
+                                  "approved, published, removed")
+    async def posts(self, info: Info, account_id: strawberry.ID, status: str | None = None) -> list[Post]:
+        c, p = _ctx(info)
+        rows = await _run(post_queries.list_posts, c.engine, p, _uuid(account_id, "accountId"), c.clock.now(), status)
+        return [Post(**_ids(r, Post.__annotations__)) for r in rows]
 
     @strawberry.field(description="Incidents the caller may see; state: open, resolved, awaiting_assessment, "
                                   "assessment_overdue, police")

@@ -51,6 +51,12 @@ class Action(StrEnum):
     DASHBOARD_SCHOOL = "dashboard.school"
     DASHBOARD_TRUST = "dashboard.trust"
     AUDIT_READ = "audit.read"
+    POST_READ = "post.read"
+    POST_DRAFT = "post.draft"
+    POST_APPROVE = "post.approve"
+    POST_PUBLISH = "post.publish"
+    POST_REMOVE = "post.remove"
+    TAKEDOWN_RECORD = "takedown.record"
 
     @property
     def refusal(self) -> str:
@@ -99,6 +105,12 @@ REFUSED: Mapping[Action, str] = {
     Action.DASHBOARD_SCHOOL: "see this school's dashboard",
     Action.DASHBOARD_TRUST: "see the trust's dashboard",
     Action.AUDIT_READ: "read the audit trail",
+    Action.POST_READ: "see this account's posts",
+    Action.POST_DRAFT: "draft posts for this account",
+    Action.POST_APPROVE: "approve posts at this school",
+    Action.POST_PUBLISH: "record this post as published",
+    Action.POST_REMOVE: "remove this post",
+    Action.TAKEDOWN_RECORD: "record take-down requests at this school",
 }
 
 
@@ -146,6 +158,12 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.DASHBOARD_SCHOOL: frozenset({T, D, S, M}),
     Action.DASHBOARD_TRUST: frozenset({T, D}),
     Action.AUDIT_READ: frozenset({T, D}),
+    Action.POST_READ: frozenset({T, D, S, M}),
+    Action.POST_DRAFT: frozenset({S, M}),
+    Action.POST_APPROVE: frozenset({S}),
+    Action.POST_PUBLISH: frozenset({S, M}),
+    Action.POST_REMOVE: frozenset({S, M}),
+    Action.TAKEDOWN_RECORD: frozenset({S, M, ST, V}),
 }
 
 #: Which school roles a holder of a role may give with STAFF_ADD (decision 0034): leadership and the trust team
@@ -160,6 +178,7 @@ GRANTS: Mapping[Role, frozenset[Role]] = {
 #: What a runner of an account may do on that account whatever their role (checked against the account).
 RUNNER_ACTIONS: frozenset[Action] = frozenset({
     Action.ACCOUNT_READ, Action.CREDENTIALS_REVEAL, Action.MONITORING_CHECK,
+    Action.POST_READ, Action.POST_DRAFT, Action.POST_PUBLISH, Action.POST_REMOVE,
 })
 
 #: What a person may always do about themselves (record own training, acknowledge, declare accounts).
@@ -186,6 +205,7 @@ SCOPES: Mapping[Action, str] = {
     Action.PUPILS_READ: "read",
     Action.DASHBOARD_SCHOOL: "read",
     Action.DASHBOARD_TRUST: "read",
+    Action.POST_READ: "read",
 }
 
 

@@ -20,6 +20,7 @@ from services import readmodel as rm
 from services.authorisation import Action, Principal, can, can_about_person, can_see_incident
 from services.eventstore import NotFound
 from services.inbox_queries import inbox_figures
+from services.post_queries import POST_FIGURES, post_figures
 
 Row = dict[str, Any]
 
@@ -277,6 +278,7 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
     for school_id in school_ids:
         figures[school_id].update({k: v for k, v in _account_figures_empty().items()
                                    if k not in figures[school_id]})
+        figures[school_id].setdefault("oldest_awaiting_approval_hours", None)
     figures = {school_id: figures[school_id] for school_id in school_ids}  # rm.in_schools may fetch more
     for f in figures.values():
         people = f["people"]
@@ -290,7 +292,8 @@ def _other_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], today
     """Accounts, incidents and inbox per school, in the order they are merged."""
     return [*_account_figures(engine, trust_id, school_ids, today, now).items(),
             *_incident_figures(engine, trust_id, school_ids, now).items(),
-            *inbox_figures(engine, trust_id, school_ids, now).items()]
+            *inbox_figures(engine, trust_id, school_ids, now).items(),
+            *post_figures(engine, trust_id, school_ids, now).items()]
 
 
 def _coverage(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: date) -> dict[UUID, tuple[int, int, int]]:
@@ -320,7 +323,7 @@ def _coverage(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: dat
 def _account_figures_empty() -> Row:
     return {"active_accounts": 0, "accounts_short_of_trained_runners": 0, "accounts_needing_rotation": 0,
             "accounts_unchecked_24h": 0, "pending_handovers": 0, "overdue_handovers": 0,
-            **dict.fromkeys(INCIDENT_FIGURES, 0)}
+            **dict.fromkeys(INCIDENT_FIGURES, 0), **dict.fromkeys(POST_FIGURES, 0)}
 
 
 ACCOUNT_TOTALS = tuple(_account_figures_empty())
@@ -382,10 +385,12 @@ def _trust_dashboard(engine: Engine, principal: Principal, now: datetime, today:
     rows = [{"school_id": s["id"], "school_name": s["name"], **figures[s["id"]]} for s in schools]
     people = sum(r["people"] for r in rows)
     pending = [r["oldest_pending_hours"] for r in rows if r["oldest_pending_hours"] is not None]
+    awaiting = [r["oldest_awaiting_approval_hours"] for r in rows if r["oldest_awaiting_approval_hours"] is not None]
     totals = {
         "schools": len(rows),
         "pending_applications": sum(r["pending_applications"] for r in rows),
         "oldest_pending_hours": max(pending) if pending else None,
+        "oldest_awaiting_approval_hours": max(awaiting) if awaiting else None,
         "approved_applications": sum(r["approved_applications"] for r in rows),
         "rejected_applications": sum(r["rejected_applications"] for r in rows),
         **{k: sum(r[k] for r in rows) for k in ACCOUNT_TOTALS},

@@ -418,11 +418,62 @@ pupils = Table(
     Index("ix_rm_pupils_school_ref", "school_id", "pupil_ref", unique=True),
 )
 
+posts = Table(
+    "rm_posts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False),
+    Column("account_id", Uuid, nullable=False),
+    Column("author_id", Uuid, nullable=False),
+    Column("author_name", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("worst", String(20), nullable=True, comment="the most serious finding's severity, if any"),
+    Column("approval_because", JSON, nullable=False),
+    Column("approver_ids", JSON, nullable=False),
+    Column("approvals", JSON, nullable=False, comment="[{by, role, at, reason}] approvals and returns, in order"),
+    Column("submitted_at", UtcDateTime(), nullable=True),
+    Column("returned_reason", Text, nullable=True),
+    Column("url", String(2000), nullable=True),
+    Column("published_at", UtcDateTime(), nullable=True),
+    Column("published_by", String(200), nullable=True),
+    Column("overridden", JSON, nullable=False),
+    Column("override_reason", Text, nullable=True),
+    Column("removed_at", UtcDateTime(), nullable=True),
+    Column("removed_by", String(200), nullable=True),
+    Column("removal_reason", Text, nullable=True),
+    Column("told_audience", Text, nullable=True),
+    Column("open_takedowns", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_posts_account_created", "account_id", "created_at"),
+    Index("ix_rm_posts_school_status", "school_id", "status"),
+)
+
+post_takedowns = Table(
+    "rm_post_takedowns", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("post_id", Uuid, nullable=False, index=True),
+    Column("trust_id", Uuid, nullable=False),
+    Column("school_id", Uuid, nullable=False, index=True),
+    Column("account_id", Uuid, nullable=False),
+    Column("parent_name", String(200), nullable=False),
+    Column("contact", String(200), nullable=True),
+    Column("concern", Text, nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("status", String(20), nullable=False, comment="open, or closed when the post is removed"),
+)
+
 #: Tables a projection rebuild empties and refills (everything but tracking).
 PROJECTED_TABLES = [trusts, schools, policy_versions, people, role_assignments, training_records, acknowledgements,
                     personal_accounts, applications, school_application_counts, accounts, account_runners,
                     rotation_requirements, monitoring_checks, handovers, incidents, evidence_files, audit_events,
-                    audit_entities, interactions, mentions, feeds, integration_clients, pupils]
+                    audit_entities, interactions, mentions, feeds, integration_clients, pupils, posts, post_takedowns]
 
 
 READ_MODEL = "directory"  # the read-model projection's tracking row (its name from the first release)

@@ -1,8 +1,10 @@
 """Home: what needs the signed-in person, by role, from the dashboards' read queries; each item links to the
 queue where it is dealt with.
 
-- SLT: applications awaiting their decision (and the oldest's age), incidents awaiting assessment;
-- moderator: overdue and due-soon replies, mentions to triage, handovers due, accounts short of trained runners,
+- SLT: applications awaiting their decision (and the oldest's age), incidents awaiting assessment, posts awaiting
+  approval;
+- moderator: parents' take-down requests against published posts, overdue and due-soon replies, mentions to
+  triage, handovers due, accounts short of trained runners,
   credentials to rotate, accounts not checked in 24 hours;
 - everyone with a school role: their own compliance (the current policy acknowledged? training valid until?)
   and their applications;
@@ -21,7 +23,7 @@ from api.routes.common import container, now_and_today
 from api.web.render import page
 from api.web.session import SignedIn
 from domain.values import SCHOOL_ROLES, Role
-from services import queries
+from services import post_queries, queries
 from services.authorisation import Action, can
 
 
@@ -43,11 +45,16 @@ def slt_tasks(school: dict[str, Any]) -> list[dict[str, Any]]:
         task("Incidents awaiting assessment", "/incidents", school["incidents_awaiting_assessment"],
              f"{school['incidents_assessment_overdue']} past the assessment deadline"
              if school["incidents_assessment_overdue"] else None, urgent=bool(school["incidents_assessment_overdue"])),
+        task("Posts awaiting approval", "/posts/approvals", school["posts_awaiting_approval"],
+             f"The oldest has waited {_age(school['oldest_awaiting_approval_hours'])}"
+             if school["oldest_awaiting_approval_hours"] is not None else None),
     ]
 
 
 def moderator_tasks(school: dict[str, Any]) -> list[dict[str, Any]]:
     return [
+        task("Parents' take-down requests", "/posts/takedowns", school["open_takedown_requests"],
+             "A parent asks for a published post to come down", urgent=True),
         task("Replies past their deadline", "/inbox", school["open_breached"], urgent=True),
         task("Replies due soon", "/inbox", school["open_due_soon"], "Due within the next few hours"),
         task("Mentions to triage", "/inbox", school["mentions_awaiting_triage"]),
@@ -123,6 +130,7 @@ def home(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedI
         mine = my_compliance(c, who, today)  # every school role may run an account: policy and training matter
         apps = queries.list_applications(c.engine, who.principal, who.school_id, limit=200).items
         mine["applications"] = [a for a in apps if a["applicant_id"] == who.principal.id]
+        mine["accounts"] = post_queries.accounts_run_by(c.engine, who.principal, who.school_id)
         context["mine"] = mine
     if Role.TRUST_ADMIN in who.principal.trust_roles:
         trust = queries.trust_dashboard(c.engine, who.principal, now, today)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.events import DomainEvent
 from services import readmodel as rm
-from services.projections import accounts, audit, directory, inbox, incidents, register
+from services.projections import accounts, audit, directory, inbox, incidents, posts, register
 from services.projections.batch import Batch
 from services.projections.directory import Handler
 
@@ -21,6 +21,7 @@ HANDLERS: dict[type[DomainEvent], Handler] = {
     **incidents.HANDLERS,
     **inbox.HANDLERS,
     **register.HANDLERS,
+    **posts.HANDLERS,
 }
 
 

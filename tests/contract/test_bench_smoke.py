@@ -39,3 +39,13 @@ def test_abuse_bench_quick_run_meets_its_targets() -> None:
     assert attacks["deep_json_graphql_variables"]["answer"] == 400
     assert attacks["graphql_document_chunked"]["answer"] in (413, "WriteError", "RemoteProtocolError")
     assert all(target["met"] for target in doc["targets"].values()), doc["targets"]
+
+
+def test_post_checks_bench_quick_run_prints_its_figures() -> None:
+    """bench/post_checks.py with a few runs: the JSON document with the p95 the issue names."""
+    out = subprocess.run([sys.executable, "bench/post_checks.py", "--runs", "20"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    assert doc["register_pupils"] == 2000 and doc["tagged_pupils"] == 10 and doc["findings"] > 0
+    assert 0 < doc["check_ms"]["p50"] <= doc["check_ms"]["p95"] <= doc["check_ms"]["max"]

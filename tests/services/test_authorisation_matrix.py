@@ -56,6 +56,12 @@ EXPECTED: dict[Action, set[str]] = {
     A.DASHBOARD_SCHOOL: {"trust_admin", "dpo", "slt", "moderator"},
     A.DASHBOARD_TRUST: {"trust_admin", "dpo"},
     A.AUDIT_READ: {"trust_admin", "dpo"},
+    A.POST_READ: {"trust_admin", "dpo", "slt", "moderator"},
+    A.POST_DRAFT: {"slt", "moderator"},
+    A.POST_APPROVE: {"slt"},
+    A.POST_PUBLISH: {"slt", "moderator"},
+    A.POST_REMOVE: {"slt", "moderator"},
+    A.TAKEDOWN_RECORD: {"slt", "moderator", "staff", "volunteer"},
 }
 TRUST_LEVEL = {A.TRUST_SETTINGS_CHANGE, A.POLICY_PUBLISH, A.SCHOOL_ADD, A.DASHBOARD_TRUST, A.AUDIT_READ,
                A.CLIENT_MANAGE}

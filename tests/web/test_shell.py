@@ -18,8 +18,8 @@ ROLES = {"Alex Morgan": "trust-admin", "Priya Shah": "slt", "Morag Campbell": "e
          "Tom Baker": "moderator", "Owen Price": "staff"}
 NAVIGATION = {
     "Alex Morgan": ["Home", "Trust overview", "Settings", "Audit"],
-    "Priya Shah": ["Home", "Applications", "Incidents"],
-    "Tom Baker": ["Home", "Inbox", "Accounts", "Handovers"],
+    "Priya Shah": ["Home", "Applications", "Incidents", "Post approvals"],
+    "Tom Baker": ["Home", "Inbox", "Accounts", "Handovers", "Take-down requests"],
     "Owen Price": ["Home", "My compliance", "Apply", "Report an incident"],
 }
 
