@@ -25,13 +25,18 @@ from services.eventstore import NotFound
 
 
 def week_label(start: date) -> str:
-    """A week in a table: 'Week of 7 September 2026'."""
-    return f"{start.day} {start:%B %Y}"
+    """A week in a table, by its Monday: '7 Sep 2026'."""
+    return f"{start.day} {start:%b %Y}"
 
 
-def axis_label(start: date) -> str:
-    """A week under a chart, short enough for 12 to fit: '7/9'."""
-    return f"{start.day}/{start.month}"
+def axis_labels(starts: list[date]) -> list[str]:
+    """Under a chart, every other week ('7/9'), counting back from this week's: twelve do not fit legibly."""
+    return [f"{w.day}/{w.month}" if (len(starts) - 1 - i) % 2 == 0 else "" for i, w in enumerate(starts)]
+
+
+def count_scale(values: list[int]) -> int:
+    """The top of a chart of counts: a multiple of 4, so that the scale's 5 lines fall on whole numbers."""
+    return max(4, -(-max(values, default=0) // 4) * 4)
 
 
 @get("/dashboard", sync_to_thread=True, include_in_schema=False)
@@ -44,8 +49,9 @@ def dashboard(request: Request[Any, Any, Any], web_principal: NamedDependency[Si
     figures = queries.school_dashboard(c.engine, who.principal, who.school_id, now, today)
     replies = dashboard_queries.weekly_replies(c.engine, who.principal, who.school_id, now)
     coverage = dashboard_queries.weekly_coverage(c.engine, who.principal, who.school_id, today)
-    axis = [axis_label(w["week_start"]) for w in replies]
+    axis = axis_labels([w["week_start"] for w in replies])
     return page(request, who, "dashboard/dashboard.html", figures=figures, axis=axis,
+                breaches_top=count_scale([w["breaches"] for w in replies]),
                 replies=[(week_label(w["week_start"]), w["on_time_pct"], w["received"], w["on_time"], w["breaches"])
                          for w in replies],
                 breaches=[(week_label(w["week_start"]), w["breaches"], w["received"]) for w in replies],
