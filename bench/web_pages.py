@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 from uuid import UUID
 
 import httpx
@@ -51,6 +52,7 @@ P95_MS = 100
 FIRST_LOAD_KB = 150
 ASSET = re.compile(r'<(?:link[^>]+href|script[^>]+src|img[^>]+src)="(/[^"]+)"')
 CSS_URL = re.compile(r"url\(['\"]?(/[^)'\"]+)")
+JS_IMPORT = re.compile(r"""(?:import|from)\s*["'](\.{0,2}/[^"']+)["']""")
 
 
 def seed(url: str, schools: int) -> None:
@@ -174,6 +176,8 @@ def first_load(base: str, cookie: str, path: str) -> dict[str, Any]:
             sizes[url] = len(gzip.compress(body, 6))
             if url.endswith(".css"):
                 todo += CSS_URL.findall(body.decode())
+            if url.endswith(".js"):  # an ES module's imports load too
+                todo += [urljoin(url, m) for m in JS_IMPORT.findall(body.decode())]
     return {"path": path, "files": len(sizes), "kb_compressed": round(sum(sizes.values()) / 1024, 1),
             "per_file_kb": {k: round(v / 1024, 1) for k, v in sizes.items()}}
 
