@@ -7,7 +7,8 @@ writes it to docs/bench/web_pages.json; progress goes to stderr.
 
 Without --database it seeds a fresh database (socialgov_web_pages): the demo trust, then `seed_scale(N)` and the
 projections' catch-up, as `socialgov demo` and `socialgov demo --scale N` do (on a loaded 2-core machine the
-catch-up of 1,000,000 events takes half an hour). With --database it measures a database seeded that way before.
+catch-up of 1,000,000 events takes half an hour), then ANALYZE. With --database it measures a database seeded that
+way before (after an ANALYZE: decision 0091).
 
 The server is `socialgov run` in a subprocess (uvicorn's workers on PostgreSQL). Each page is requested by one
 Python client over a kept-alive connection, one request at a time, signed in with the persona picker's cookie: the
@@ -40,7 +41,7 @@ from foundation import PG_ADMIN, log, ms_percentiles, start_server
 from sqlalchemy import func, select
 
 from api.container import Container
-from api.demo import DEMO_TRUST, demo_exists, scale_admin_id, seed_demo, seed_scale
+from api.demo import DEMO_TRUST, analyze, demo_exists, scale_admin_id, seed_demo, seed_scale
 from api.oidc import DEV_COOKIE
 from infra.settings import Settings
 from services import readmodel as rm
@@ -68,6 +69,7 @@ def seed(url: str, schools: int) -> None:
         t0 = time.perf_counter()
         c.projections.catch_up()
         log(f"caught up in {time.perf_counter() - t0:.0f} s")
+        analyze(c)
     finally:
         c.close()
 
@@ -191,6 +193,7 @@ def main() -> None:
     started = time.perf_counter()
     url = args.database or fresh_database(args.scale)
     c = Container(Settings(database_url=url, log_level="WARNING"))
+    analyze(c)  # as `socialgov demo --scale` does after its bulk load (autovacuum may be off, as it is here)
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="socialgov-bench-") as tmp:
         proc, base = start_server(url, Path(tmp))

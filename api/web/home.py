@@ -22,6 +22,7 @@ from api.web.render import page
 from api.web.session import SignedIn
 from domain.values import SCHOOL_ROLES, Role
 from services import queries
+from services.application_queries import list_my_applications
 from services.authorisation import Action, can
 
 
@@ -121,8 +122,8 @@ def home(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedI
             context["moderator"] = moderator_tasks(school)
     if who.school_id is not None and who.principal.school_roles.get(who.school_id, frozenset()) & SCHOOL_ROLES:
         mine = my_compliance(c, who, today)  # every school role may run an account: policy and training matter
-        apps = queries.list_applications(c.engine, who.principal, who.school_id, limit=200).items
-        mine["applications"] = [a for a in apps if a["applicant_id"] == who.principal.id]
+        # their own at this school, in SQL: not the school's first 200 filtered here (decision 0091)
+        mine["applications"] = list_my_applications(c.engine, who.principal, [who.school_id])
         context["mine"] = mine
     if Role.TRUST_ADMIN in who.principal.trust_roles:
         trust = queries.trust_dashboard(c.engine, who.principal, now, today)
