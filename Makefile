@@ -64,6 +64,7 @@ bench: $(STAMP) wrk
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/sla_sweep.py
 	$(BIN)/python bench/post_checks.py
+	$(BIN)/python bench/web_pages.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -58,7 +58,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from api.container import Container
-    from api.demo import demo_exists, seed_demo, seed_scale
+    from api.demo import analyze, demo_exists, seed_demo, seed_scale
 
     settings = Settings.from_env()
     c = Container(settings)
@@ -74,6 +74,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 last[0] = pos
 
             c.projections.catch_up(progress=tick)
+        analyze(c)  # planner statistics for the rows just loaded
         print(f"seeded {result['schools']} schools, {result['events']} events")
     elif demo_exists(c):
         print("demo trust already present")

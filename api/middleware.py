@@ -21,7 +21,8 @@ access = logging.getLogger("socialgov.access")
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Gives each answer an X-Request-Id and logs one access line with its status. It wraps the whole app
+    """Gives each answer an X-Request-Id and a Server-Timing (`app;dur=` milliseconds from the request's arrival to
+    its answer's start) and logs one access line with its status. It wraps the whole app
     (api/app.py), outside litestar's exception handling, so that it sees every answer as sent: also those built from
     an exception a route's middleware raised (a 429 from the rate limit, a 413 from the body limits) and the 404 of
     a path no route matches."""
@@ -43,7 +44,9 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                took = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"  # the server's time to the answer
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode()),
+                                      (b"server-timing", took.encode())]
             await send(message)
 
         try:

@@ -423,13 +423,13 @@ UNCHECKED_AFTER = timedelta(hours=24)
 
 def _trained_runner_counts(conn: Any, account_filter: Any, today: date) -> dict[UUID, int]:
     r, tr, p = rm.account_runners, rm.training_records, rm.people
-    trained = (select(tr.c.person_id).where(tr.c.completed_on <= today, tr.c.expires_on >= today)
-               .distinct().subquery())
+    # a probe of each runner's own records (by person_id), not every valid record of the database made distinct
+    trained = (select(tr.c.person_id).where(tr.c.person_id == r.c.person_id, tr.c.completed_on <= today,
+                                            tr.c.expires_on >= today).exists())
     rows = conn.execute(
         select(r.c.account_id, func.count())
-        .join(trained, trained.c.person_id == r.c.person_id)
         .join(p, p.c.id == r.c.person_id)
-        .where(account_filter, or_(p.c.leaving_date.is_(None), p.c.leaving_date > today))
+        .where(account_filter, trained, or_(p.c.leaving_date.is_(None), p.c.leaving_date > today))
         .group_by(r.c.account_id))
     return {a: n for a, n in rows}
 

@@ -15,6 +15,7 @@ One module of routes per area, templates in api/templates/<area>/ (decision 0050
     incidents.py   report an incident; the incidents queue, an incident's page and its forms, evidence bundle
     accounts.py    the school's accounts: runners, monitoring checks, credentials (reveal with a reason), create
     handovers.py   leavers' handovers: transfer the lead or close, then rotate the credentials
+    dashboard.py   the school dashboard for school leaders: today's figures and weekly charts with their tables
     posts.py       posts: compose with the policy checks as one types, approval queue, publish/remove records,
                    an account's post history, parents' take-down requests
 
@@ -29,7 +30,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.plugins.htmx import HTMXRequest
 
-from api.web import accounts, applications, compliance, handovers, home, incidents, posts, signin
+from api.web import accounts, applications, compliance, dashboard, handovers, home, incidents, posts, signin
 from api.web.errors import WEB_EXCEPTION_HANDLERS
 from api.web.session import web_principal
 from api.web.templating import template_config
@@ -41,7 +42,7 @@ def web_router() -> Router:
         path="/",
         route_handlers=[home.home, signin.dev_login_page, signin.dev_login, signin.logout, signin.choose_school,
                         *compliance.ROUTES, *applications.ROUTES, *incidents.ROUTES, *accounts.ROUTES,
-                        *handovers.ROUTES, *posts.ROUTES],
+                        *handovers.ROUTES, *dashboard.ROUTES, *posts.ROUTES],
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

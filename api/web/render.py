@@ -36,6 +36,7 @@ NAVIGATION = (
     NavItem("Home", "/", _EVERYONE),
     NavItem("Applications", "/applications", _SLT),
     NavItem("Incidents", "/incidents", _SLT),
+    NavItem("Dashboard", "/dashboard", _SLT),
     NavItem("Post approvals", "/posts/approvals", _SLT),
     NavItem("Inbox", "/inbox", _MODERATOR),
     NavItem("Accounts", "/accounts", _MODERATOR),

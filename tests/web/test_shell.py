@@ -18,7 +18,7 @@ ROLES = {"Alex Morgan": "trust-admin", "Priya Shah": "slt", "Morag Campbell": "e
          "Tom Baker": "moderator", "Owen Price": "staff"}
 NAVIGATION = {
     "Alex Morgan": ["Home", "Trust overview", "Settings", "Audit"],
-    "Priya Shah": ["Home", "Applications", "Incidents", "Post approvals"],
+    "Priya Shah": ["Home", "Applications", "Incidents", "Dashboard", "Post approvals"],
     "Tom Baker": ["Home", "Inbox", "Accounts", "Handovers", "Take-down requests"],
     "Owen Price": ["Home", "My compliance", "Apply", "Report an incident"],
 }
