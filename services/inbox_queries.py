@@ -188,10 +188,11 @@ def inbox_page(engine: Engine, principal: Principal, school_id: UUID, now: datet
         where.append(t.c.account_id.in_(select(r.c.account_id).where(r.c.person_id == principal.id)))
     if account_id is not None:
         where.append(t.c.account_id == account_id)
-    where += {"needs_reply": [unanswered], "overdue": [unanswered, t.c.due_at < at],
+    by_state: dict[str, list[ColumnElement[bool]]] = {"needs_reply": [unanswered], "overdue": [unanswered, t.c.due_at < at],
               "due_soon": [unanswered, t.c.due_at >= at, t.c.due_at < due_soon_line],
               "on_track": [unanswered, t.c.due_at >= due_soon_line],
-              "answered": [t.c.first_response_at.is_not(None)], "all": []}[state]
+              "answered": [t.c.first_response_at.is_not(None)], "all": []}
+    where += by_state[state]
     order = {"answered": [t.c.due_at.desc(), t.c.id],
              "all": [case((unanswered, 0), else_=1), t.c.due_at, t.c.id]}.get(state, [t.c.due_at, t.c.id])
     query = (select(t.c.id, t.c.account_id, t.c.kind, t.c.received_at, t.c.due_at, t.c.author_handle, t.c.excerpt,
@@ -335,3 +336,14 @@ def daily_series(engine: Engine, principal: Principal, school_id: UUID | None, n
         series[day]["met"] += int(state is SlaState.MET)
         series[day]["breached"] += int(state in (SlaState.BREACHED, SlaState.MET_LATE))
     return [{"day": d, **v} for d, v in sorted(series.items())]
+
+
+def school_feeds(engine: Engine, principal: Principal, school_id: UUID) -> list[Row]:
+    """The RSS/Atom feeds polled for mentions of the school, for those who may read its mentions."""
+    if school_id not in principal.visible_school_ids or not can(principal, Action.MENTION_READ, school_id):
+        raise NotFound("school")
+    f = rm.feeds
+    with rm.read_as(engine, principal) as conn:
+        rows = conn.execute(select(f.c.id, f.c.url, f.c.title).where(f.c.school_id == school_id)
+                            .order_by(f.c.title, f.c.id)).mappings().all()
+    return [dict(r) for r in rows]

@@ -37,6 +37,7 @@ NAVIGATION = (
     NavItem("Applications", "/applications", _SLT),
     NavItem("Incidents", "/incidents", _SLT),
     NavItem("Inbox", "/inbox", _MODERATOR),
+    NavItem("Mentions", "/mentions", _MODERATOR),
     NavItem("Accounts", "/accounts", _MODERATOR),
     NavItem("Handovers", "/handovers", _MODERATOR),
     NavItem("My compliance", "/my/compliance", _STAFF),

@@ -10,7 +10,6 @@ open interaction of the school.
 """
 from alembic import op
 
-
 revision = '0015'
 down_revision = '0014'
 branch_labels = None
