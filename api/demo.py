@@ -250,7 +250,7 @@ def _seed_inbox_today(c: Container, clock: SettableClock, until: datetime, schoo
     receive = c.inbox.receive
     receive(moderator, school_id, account, "comment", saturday, "@saturday_parent",
             "Is the after-school club running this week?", None, None, None)
-    overdue = _received_for(until, -timedelta(hours=6), -timedelta(hours=1))
+    overdue = _received_for(until, -timedelta(days=4), -timedelta(hours=1))
     if overdue is not None:
         receive(moderator, school_id, account, "complaint", overdue, "@upset_parent",
                 "Nobody has answered my email about the uniform grant", None, None, moderator.id)

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 
 from api.routes.common import container, now_and_today
@@ -102,12 +102,12 @@ def _account_label(row: Mapping[str, Any]) -> str:
 
 @get("/inbox", sync_to_thread=True, include_in_schema=False)
 def inbox_list(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
-               state: FromQuery[str] = "needs_reply", account: FromQuery[str] = "",
+               state_: Annotated[str, Parameter(query="state")] = "needs_reply", account: FromQuery[str] = "",
                page_number: FromQuery[int] = 1) -> Template:
     """The list; an htmx request (the live refresh) gets only the list, read in one statement."""
     who, c = web_principal, container(request)
     school = _school(who)
-    state = state if state in STATES else "needs_reply"
+    state = state_ if state_ in STATES else "needs_reply"
     account_id = _uuid(account)
     page_number = max(1, page_number)
     result = iq.inbox_page(c.engine, who.principal, school, c.clock.now(), state, account_id, page_number, PER_PAGE)
