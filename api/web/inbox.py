@@ -241,7 +241,7 @@ def mentions_list(request: Request[Any, Any, Any], web_principal: NamedDependenc
     school = _school(who)
     status = status if status in ("awaiting_triage", "triaged") else "awaiting_triage"
     mentions = iq.list_mentions(c.engine, who.principal, school, status)
-    context = {"mentions": mentions, "status": status, "refresh_url": f"/mentions?status={status}",
+    context = {"mentions": mentions, "mention_status": status, "refresh_url": f"/mentions?status={status}",
                "refresh_seconds": REFRESH_SECONDS, "refreshed_at": c.clock.now(), "decisions": DECISIONS}
     if request.htmx:  # type: ignore[attr-defined]
         return Template("mentions/_list.html", headers={"Cache-Control": "no-store", "Vary": "HX-Request"},
