@@ -225,6 +225,9 @@ def _seed_inbox_month(c: Container, clock: SettableClock, until: datetime, schoo
     for key, title in (("https://news.example/oakfield-quiz", "Oakfield pupils win regional quiz"),
                        ("https://forum.example/t/oakfield-parking", "Parents discuss Oakfield parking")):
         c.inbox.capture_mention(moderator, school_id, key, title, "", key, None, until - timedelta(days=1))
+    # polled for mentions every 15 minutes (.example addresses never answer: a demo's feeds only show on its page)
+    c.inbox.register_feed(moderator, school_id, "https://news.example/oakfield/rss", "Local news: Oakfield")
+    c.inbox.register_feed(moderator, school_id, "https://forum.example/c/oakfield.atom", "Parents' forum")
     _seed_inbox_today(c, clock, until, school_id, account, moderator)
 
 
