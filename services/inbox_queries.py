@@ -188,10 +188,11 @@ def inbox_page(engine: Engine, principal: Principal, school_id: UUID, now: datet
         where.append(t.c.account_id.in_(select(r.c.account_id).where(r.c.person_id == principal.id)))
     if account_id is not None:
         where.append(t.c.account_id == account_id)
-    by_state: dict[str, list[ColumnElement[bool]]] = {"needs_reply": [unanswered], "overdue": [unanswered, t.c.due_at < at],
-              "due_soon": [unanswered, t.c.due_at >= at, t.c.due_at < due_soon_line],
-              "on_track": [unanswered, t.c.due_at >= due_soon_line],
-              "answered": [t.c.first_response_at.is_not(None)], "all": []}
+    by_state: dict[str, list[ColumnElement[bool]]] = {
+        "needs_reply": [unanswered], "overdue": [unanswered, t.c.due_at < at],
+        "due_soon": [unanswered, t.c.due_at >= at, t.c.due_at < due_soon_line],
+        "on_track": [unanswered, t.c.due_at >= due_soon_line],
+        "answered": [t.c.first_response_at.is_not(None)], "all": []}
     where += by_state[state]
     order = {"answered": [t.c.due_at.desc(), t.c.id],
              "all": [case((unanswered, 0), else_=1), t.c.due_at, t.c.id]}.get(state, [t.c.due_at, t.c.id])

@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from api.container import Container
 from api.demo import seed_demo
 from infra.clock import SettableClock
 from infra.settings import Settings
+from services import readmodel as rm
+from services.identity import principal_for_person
 from tests.web.conftest import check_page, serve, sign_in_as, web
 from tests.web.test_shell import focus_on
 
@@ -123,6 +126,16 @@ def test_the_live_refresh_answers_htmx_with_just_the_list(page: Page, server: tu
     assert "@saturday_parent" in body and fragment.headers["cache-control"] == "no-store"
     full = page.request.get(refresh).text()
     assert "<html" in full and "@saturday_parent" in full
+    # something new arrives: the next refresh has it
+    with c.engine.connect() as conn:
+        tom, school, account = conn.execute(
+            select(rm.people.c.id, rm.accounts.c.school_id, rm.accounts.c.id)
+            .where(rm.people.c.display_name == "Tom Baker", rm.accounts.c.handle == "OakfieldPrimary")).one()
+    moderator = principal_for_person(c.engine, tom, "test")
+    assert moderator is not None
+    c.inbox.receive(moderator, school, account, "query", c.clock.now(), "@just_now", "Is it non-uniform day?",
+                    None, None, None)
+    assert "@just_now" in page.request.get(refresh, headers={"HX-Request": "true"}).text()
 
 
 @web

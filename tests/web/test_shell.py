@@ -19,7 +19,7 @@ ROLES = {"Alex Morgan": "trust-admin", "Priya Shah": "slt", "Morag Campbell": "e
 NAVIGATION = {
     "Alex Morgan": ["Home", "Trust overview", "Settings", "Audit"],
     "Priya Shah": ["Home", "Applications", "Incidents"],
-    "Tom Baker": ["Home", "Inbox", "Accounts", "Handovers"],
+    "Tom Baker": ["Home", "Inbox", "Mentions", "Accounts", "Handovers"],
     "Owen Price": ["Home", "My compliance", "Apply", "Report an incident"],
 }
 
