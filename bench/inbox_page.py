@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 from litestar.testing import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from api.app import create_app
 from api.container import Container
@@ -77,6 +77,8 @@ def seed(c: Container, n: int) -> tuple[uuid.UUID, str]:
     t = time.perf_counter()
     c.projections.catch_up()
     log(f"seeded {n} open interactions, projected in {time.perf_counter() - t:.1f}s")
+    with c.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))  # as autovacuum would soon after a bulk load: planner statistics
     return tom, str(account)
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Engine, String, and_, cast, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.errors import InvalidInput
@@ -171,7 +171,7 @@ def inbox_page(engine: Engine, principal: Principal, school_id: UUID, now: datet
                account_id: UUID | None = None, page: int = 1, per_page: int = 25) -> Row:
     """One page of a school's inbox in reply-due order, each item with its SLA state and account, in ONE statement
     whatever the page size (the live refresh runs this every 30 s; docs/decisions/0096). `state`: one of
-    INBOX_STATES; "answered" lists the latest first. Returns {"items", "page", "has_next"}: a page more is read
+    INBOX_STATES; "answered" and "all" list the latest first. Returns {"items", "page", "has_next"}: a page more is read
     by one row (no count of every match: that would read them all)."""
     if school_id not in principal.visible_school_ids:
         raise NotFound("school")
@@ -194,8 +194,8 @@ def inbox_page(engine: Engine, principal: Principal, school_id: UUID, now: datet
         "on_track": [unanswered, t.c.due_at >= due_soon_line],
         "answered": [t.c.first_response_at.is_not(None)], "all": []}
     where += by_state[state]
-    order = {"answered": [t.c.due_at.desc(), t.c.id],
-             "all": [case((unanswered, 0), else_=1), t.c.due_at, t.c.id]}.get(state, [t.c.due_at, t.c.id])
+    # unanswered: the reply due soonest first; answered and all: the latest first (both follow the index)
+    order = [t.c.due_at.desc(), t.c.id.desc()] if state in ("answered", "all") else [t.c.due_at, t.c.id]
     query = (select(t.c.id, t.c.account_id, t.c.kind, t.c.received_at, t.c.due_at, t.c.author_handle, t.c.excerpt,
                     t.c.assignee_id, t.c.first_response_at, t.c.status, t.c.incident_id, a.c.handle, a.c.platform,
                     p.c.display_name.label("assignee_name"), tr.c.response_hours, tr.c.due_soon_hours,

@@ -47,7 +47,7 @@ PER_PAGE = 25
 REFRESH_SECONDS = 30
 
 STATES = {"needs_reply": "Needs a reply", "overdue": "Overdue", "due_soon": "Due soon", "on_track": "On track",
-          "answered": "Answered", "all": "All"}
+          "answered": "Answered", "all": "All, latest first"}
 KINDS = {"comment": "Comment", "query": "Query", "complaint": "Complaint", "message": "Message"}
 NATIONS = {Nation.ENGLAND: "England", Nation.WALES: "Wales", Nation.SCOTLAND: "Scotland",
            Nation.NORTHERN_IRELAND: "Northern Ireland"}
