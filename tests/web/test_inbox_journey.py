@@ -24,6 +24,7 @@ from infra.settings import Settings
 from services import readmodel as rm
 from services.identity import principal_for_person
 from tests.web.conftest import check_page, serve, sign_in_as, web
+from tests.web.test_accounts_journey import sign_in_found
 from tests.web.test_shell import focus_on
 
 NOW = datetime(2026, 9, 1, 13, 30, tzinfo=UTC)  # Tuesday, 2:30pm in London (BST)
@@ -136,6 +137,15 @@ def test_the_live_refresh_answers_htmx_with_just_the_list(page: Page, server: tu
     c.inbox.receive(moderator, school, account, "query", c.clock.now(), "@just_now", "Is it non-uniform day?",
                     None, None, None)
     assert "@just_now" in page.request.get(refresh, headers={"HX-Request": "true"}).text()
+    # another school's moderator: Oakfield's interaction and mention pages are not found (404, not 403)
+    href = page.get_by_role("link", name=re.compile("@saturday_parent")).get_attribute("href")
+    page.goto("/mentions")
+    mention = page.get_by_role("link", name="Oakfield pupils win regional quiz").get_attribute("href")
+    assert href is not None and mention is not None
+    sign_in_found(page, "Euan Fraser")
+    assert page.request.get(href).status == 404 and page.request.get(mention).status == 404
+    page.goto("/inbox")
+    expect(page.locator("main")).not_to_contain_text("@saturday_parent")
 
 
 @web
