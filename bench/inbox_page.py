@@ -109,7 +109,7 @@ def statements_per_refresh(c: Container, client: TestClient[Any], url: str) -> d
         body = client.get(url, headers={"HX-Request": "true"}).text
     finally:
         event.remove(c.engine, "before_cursor_execute", count)
-    rows = body.count("govuk-summary-card__title")
+    rows = body.count("class=\"govuk-summary-card__title\"")
     reads = [s for s in seen if "rm_interactions" in s]
     return {"url": url, "rows_shown": rows, "statements": len(seen), "interaction_queries": len(reads),
             "scope_statements": sum(1 for s in seen if "set_config" in s),
