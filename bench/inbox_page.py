@@ -146,7 +146,7 @@ def main() -> None:
     worst = max(r["p95_ms"] for r in runs)
     print(json.dumps({
         "bench": "inbox_page", "backend": "postgresql", "open_interactions_seeded": args.interactions,
-        "open_interactions_in_school": open_count, "server_time": "in-process ASGI (litestar TestClient), "
+        "open_interactions_in_database": open_count, "server_time": "in-process ASGI (litestar TestClient), "
         "sequential requests: no network, no concurrency", "pages": runs, "live_refresh": refresh,
         "targets": {"p95_ms_max": TARGET_P95_MS, "worst_p95_ms": worst, "p95_met": worst <= TARGET_P95_MS,
                     "refresh_reads_interactions_once": all(r["interaction_queries"] == 1 for r in refresh)},

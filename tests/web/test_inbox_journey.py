@@ -103,6 +103,10 @@ def test_a_saturday_comment_shows_its_due_time_and_reason_and_goes_from_due_soon
     expect(page).to_have_url(re.compile(r"state=answered"))
     expect(card(page, SATURDAY)).to_contain_text("Answered")
     check_page(page, "inbox-answered-desktop")
+    page.get_by_role("link", name=re.compile("Next")).click()  # a month of answered replies: more than a page
+    expect(page.get_by_role("heading", name="Answered, page 2")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Previous"))).to_have_attribute(
+        "href", "/inbox?state=answered&page_number=1")
 
     sign_in_as(phone, "Tom Baker")
     phone.goto("/inbox")
