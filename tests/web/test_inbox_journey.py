@@ -146,6 +146,8 @@ def test_the_live_refresh_answers_htmx_with_just_the_list(page: Page, server: tu
     page.goto("/mentions")
     mention = page.get_by_role("link", name="Oakfield pupils win regional quiz").get_attribute("href")
     assert href is not None and mention is not None
+    mentions = page.request.get("/mentions?status=awaiting_triage", headers={"HX-Request": "true"}).text()
+    assert mentions.lstrip().startswith("<div id=\"mentions-list\"") and "<html" not in mentions
     sign_in_found(page, "Euan Fraser")
     assert page.request.get(href).status == 404 and page.request.get(mention).status == 404
     page.goto("/inbox")
