@@ -182,6 +182,10 @@ def test_a_mention_is_escalated_to_an_incident(page: Page, phone: Page) -> None:
     check_page(phone, "mentions-390")
     phone.get_by_role("link", name="Oakfield pupils win regional quiz").click()
     check_page(phone, "mention-390")
+    phone.get_by_label("Escalate to an incident").check()
+    phone.get_by_role("button", name="Save the triage").click()  # no category for the incident
+    expect(phone.locator(".govuk-error-summary")).to_contain_text("Select a category for the incident")
+    check_page(phone, "mention-error-390")
 
 
 @web
@@ -232,6 +236,14 @@ def test_the_forms_work_without_javascript(no_js_page: Page) -> None:
     page.get_by_role("button", name="Record the response").click()
     expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Response recorded")
     expect(page.locator("#sla-state")).to_have_text("Answered")
+    page.get_by_label("Incident title").fill("Parent asks for pupils' details")
+    page.get_by_label("Category").select_option(label="Data protection breach")
+    page.get_by_role("button", name="Escalate").click()
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Escalated")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Parent asks for pupils' details")
+    page.go_back()
+    page.reload()
+    expect(page.locator("main")).to_contain_text("This was escalated to an incident")
     page.goto("/mentions")
     page.get_by_role("link", name="Oakfield pupils win regional quiz").click()
     page.get_by_label("Ignore it").check()
