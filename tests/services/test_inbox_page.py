@@ -103,3 +103,12 @@ def test_runners_see_their_accounts_and_other_schools_see_nothing(inbox: tuple[W
         iq.inbox_page(w.c.engine, w.principal("other_head"), w.school, now)
     with pytest.raises(NotFound):
         iq.inbox_page(w.c.engine, stranger.principal("admin"), w.school, now)
+
+
+def test_school_feeds_are_listed_for_those_who_read_its_mentions(world: World, stranger: World) -> None:
+    feed = world.c.inbox.register_feed(world.principal("mod"), world.school, "https://news.example/a.rss", "News")
+    assert iq.school_feeds(world.c.engine, world.principal("mod"), world.school) == [
+        {"id": feed, "url": "https://news.example/a.rss", "title": "News"}]
+    for outsider in (world.principal("other_head"), stranger.principal("admin")):
+        with pytest.raises(NotFound):
+            iq.school_feeds(world.c.engine, outsider, world.school)
