@@ -21,8 +21,9 @@ from domain.person import Person
 from domain.post_checks import ContentRules, Draft, Media
 from domain.pupil import PupilRecord
 from domain.school import School
+from domain.sla import LONDON, due_at
 from domain.trust import Trust
-from domain.values import Role
+from domain.values import Nation, Role
 from infra.clock import SettableClock
 from services import readmodel as rm
 from services.authorisation import Principal
@@ -267,6 +268,47 @@ def _seed_inbox_month(c: Container, clock: SettableClock, until: datetime, schoo
     for key, title in (("https://news.example/oakfield-quiz", "Oakfield pupils win regional quiz"),
                        ("https://forum.example/t/oakfield-parking", "Parents discuss Oakfield parking")):
         c.inbox.capture_mention(moderator, school_id, key, title, "", key, None, until - timedelta(days=1))
+    # polled for mentions every 15 minutes (.example addresses never answer: a demo's feeds only show on its page)
+    c.inbox.register_feed(moderator, school_id, "https://news.example/oakfield/rss", "Local news: Oakfield")
+    c.inbox.register_feed(moderator, school_id, "https://forum.example/c/oakfield.atom", "Parents' forum")
+    _seed_inbox_today(c, clock, until, school_id, account, moderator)
+
+
+def _received_for(until: datetime, due_from: timedelta, due_to: timedelta) -> datetime | None:
+    """The latest receipt time (on the half hour, in the fortnight before `until`) whose reply falls due between
+    `until + due_from` and `until + due_to` at an English school; None if no time does (early on a Monday nothing
+    received falls due within the next few hours)."""
+    at = until.replace(minute=0 if until.minute < 30 else 30, second=0, microsecond=0)
+    for _ in range(14 * 48):
+        at -= timedelta(minutes=30)
+        if until + due_from < due_at(at, Nation.ENGLAND) <= until + due_to:
+            return at
+    return None
+
+
+def _seed_inbox_today(c: Container, clock: SettableClock, until: datetime, school_id: UUID, account: UUID,
+                      moderator: Principal) -> None:
+    """What the inbox shows at `until` whenever the demo is seeded: a comment received last Saturday (due at the end
+    of the next working day), one overdue, one due soon, one on track, and one answered."""
+    clock.set(until - timedelta(minutes=5))
+    last_saturday = (until.astimezone(LONDON) - timedelta(days=(until.astimezone(LONDON).weekday() - 5) % 7 or 7))
+    saturday = datetime.combine(last_saturday.date(), time(10, 0), tzinfo=LONDON)
+    receive = c.inbox.receive
+    receive(moderator, school_id, account, "comment", saturday, "@saturday_parent",
+            "Is the after-school club running this week?", None, None, None)
+    overdue = _received_for(until, -timedelta(days=4), -timedelta(hours=1))
+    if overdue is not None:
+        receive(moderator, school_id, account, "complaint", overdue, "@upset_parent",
+                "Nobody has answered my email about the uniform grant", None, None, moderator.id)
+    due_soon = _received_for(until, timedelta(hours=1), timedelta(hours=3))
+    if due_soon is not None:
+        receive(moderator, school_id, account, "query", due_soon, "@new_family",
+                "How do we apply for a Reception place?", None, None, None)
+    receive(moderator, school_id, account, "message", until - timedelta(minutes=30), "@grandad_joe",
+            "Can I collect my grandson on Friday?", None, None, None)
+    answered = receive(moderator, school_id, account, "comment", until - timedelta(hours=3), "@choir_mum",
+                       "The choir were wonderful tonight!", None, None, None)
+    c.inbox.respond(moderator, answered, "Thank you! We will pass it on to the choir.")
 
 
 def seed_scale(c: Container, schools: int, progress: Callable[[int], None] | None = None,

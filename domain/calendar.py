@@ -35,3 +35,8 @@ def add_working_days(local: datetime, days: int, nation: Nation) -> datetime:
     for _ in range(days):
         day = next_working_day(day, nation)
     return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=local.tzinfo)
+
+
+def bank_holiday_name(day: date, nation: Nation) -> str | None:
+    """The name of the bank holiday in `nation` on `day` ("Summer Bank Holiday"), or None on any other day."""
+    return holidays.country_holidays("GB", subdiv=SUBDIVISIONS[nation], years=day.year).get(day)

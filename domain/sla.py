@@ -8,11 +8,11 @@ holiday in the school's nation, judged on the Europe/London local date of receip
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.calendar import is_working_day, next_working_day
+from domain.calendar import bank_holiday_name, is_working_day, next_working_day
 from domain.values import Nation
 
 LONDON = ZoneInfo("Europe/London")
@@ -64,6 +64,53 @@ def due_at(received_at: datetime, nation: Nation, policy: SlaPolicy = DEFAULT_PO
     due_day = next_working_day(local_day, nation)
     end_of_day = policy.end_of_day.replace(tzinfo=None, fold=0)
     return datetime.combine(due_day, end_of_day, tzinfo=LONDON).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class SkippedDay:
+    """A weekday between receipt and the due day that is not a working day: a bank holiday of the nation."""
+
+    day: date
+    holiday: str
+
+
+@dataclass(frozen=True)
+class DueExplanation:
+    """Why a reply is due when it is, in parts a page words as it likes (all times London local):
+    received on `received_local` (a working day, or not: `not_working_because` is "Saturday", "Sunday" or a bank
+    holiday's name); `elapsed` says the due time is `response_hours` of elapsed time later, otherwise it is
+    `end_of_day` on the first working day after receipt, `skipped` naming the bank holidays passed over on the way
+    (weekdays only: weekends need no explaining). `due_local` equals `due_at(...)` in London time."""
+
+    received_local: datetime
+    nation: Nation
+    not_working_because: str | None
+    elapsed: bool
+    response_hours: int
+    end_of_day: time
+    skipped: tuple[SkippedDay, ...]
+    due_local: datetime
+
+
+def explain_due(received_at: datetime, nation: Nation, policy: SlaPolicy = DEFAULT_POLICY) -> DueExplanation:
+    """The parts of the reason for `due_at(received_at, nation, policy)` (DESIGN §4), from the same calendar."""
+    _require_aware(received_at, "received_at")
+    received_local = received_at.astimezone(LONDON)
+    due_local = due_at(received_at, nation, policy).astimezone(LONDON)
+    day = received_local.date()
+    if is_working_day(day, nation):
+        return DueExplanation(received_local, nation, None, True, policy.response_hours, policy.end_of_day, (),
+                              due_local)
+    because = bank_holiday_name(day, nation) if day.weekday() < 5 else day.strftime("%A")
+    skipped = []
+    between = day + timedelta(days=1)
+    while between < due_local.date():
+        name = bank_holiday_name(between, nation)
+        if between.weekday() < 5 and name is not None:
+            skipped.append(SkippedDay(between, name))
+        between += timedelta(days=1)
+    return DueExplanation(received_local, nation, because or "a bank holiday", False, policy.response_hours,
+                          policy.end_of_day, tuple(skipped), due_local)
 
 
 def sla_state(

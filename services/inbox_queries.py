@@ -8,7 +8,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, String, and_, cast, func, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from domain.errors import InvalidInput
 from domain.sla import SlaPolicy, SlaState, sla_state
@@ -153,6 +154,68 @@ def get_interaction(engine: Engine, principal: Principal, interaction_id: UUID, 
     return _interaction(row, policy, now)
 
 
+#: The inbox page's state filter: "needs_reply" (every open, unanswered one) and "all" besides the tags' states.
+INBOX_STATES = ("needs_reply", "overdue", "due_soon", "on_track", "answered", "all")
+
+
+def _hours_after(engine: Engine, now: datetime, hours: Any) -> ColumnElement[Any]:
+    """`now` + `hours` (a column) hours, in SQL: the due-soon line comes from each row's trust settings."""
+    at = literal(now, rm.UtcDateTime())
+    if engine.dialect.name == "postgresql":
+        return at + func.make_interval(0, 0, 0, 0, hours)
+    # SQLite keeps UTC datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text, which datetime() reads and compares
+    return func.datetime(at, literal("+") + cast(hours, String) + literal(" hours"))
+
+
+def inbox_page(engine: Engine, principal: Principal, school_id: UUID, now: datetime, state: str = "needs_reply",
+               account_id: UUID | None = None, page: int = 1, per_page: int = 25) -> Row:
+    """One page of a school's inbox in reply-due order, each item with its SLA state and account, in ONE statement
+    whatever the page size (the live refresh runs this every 30 s; docs/decisions/0096). `state`: one of
+    INBOX_STATES; "answered" and "all" list the latest first. Returns {"items", "page", "has_next"}: a page more is read
+    by one row (no count of every match: that would read them all)."""
+    if school_id not in principal.visible_school_ids:
+        raise NotFound("school")
+    if state not in INBOX_STATES:
+        raise InvalidInput.one("state", "must be one of " + ", ".join(INBOX_STATES))
+    if page < 1:
+        raise InvalidInput.one("page", "must be 1 or more")
+    t, a, tr, p, r = rm.interactions, rm.accounts, rm.trusts, rm.people, rm.account_runners
+    unanswered = and_(t.c.first_response_at.is_(None), t.c.status == "open")
+    due_soon_line = _hours_after(engine, now, tr.c.due_soon_hours)
+    at = literal(now, rm.UtcDateTime())
+    where: list[ColumnElement[bool]] = [t.c.school_id == school_id, t.c.trust_id == principal.trust_id]
+    if not can(principal, Action.INTERACTION_READ, school_id):
+        where.append(t.c.account_id.in_(select(r.c.account_id).where(r.c.person_id == principal.id)))
+    if account_id is not None:
+        where.append(t.c.account_id == account_id)
+    by_state: dict[str, list[ColumnElement[bool]]] = {
+        "needs_reply": [unanswered], "overdue": [unanswered, t.c.due_at < at],
+        "due_soon": [unanswered, t.c.due_at >= at, t.c.due_at < due_soon_line],
+        "on_track": [unanswered, t.c.due_at >= due_soon_line],
+        "answered": [t.c.first_response_at.is_not(None)], "all": []}
+    where += by_state[state]
+    # unanswered: the reply due soonest first; answered and all: the latest first (both follow the index)
+    order = [t.c.due_at.desc(), t.c.id.desc()] if state in ("answered", "all") else [t.c.due_at, t.c.id]
+    query = (select(t.c.id, t.c.account_id, t.c.kind, t.c.received_at, t.c.due_at, t.c.author_handle, t.c.excerpt,
+                    t.c.assignee_id, t.c.first_response_at, t.c.status, t.c.incident_id, a.c.handle, a.c.platform,
+                    p.c.display_name.label("assignee_name"), tr.c.response_hours, tr.c.due_soon_hours,
+                    tr.c.end_of_day)
+             .join(a, a.c.id == t.c.account_id).join(tr, tr.c.id == t.c.trust_id)
+             .outerjoin(p, p.c.id == t.c.assignee_id)
+             .where(*where).order_by(*order).limit(per_page + 1).offset((page - 1) * per_page))
+    with rm.read_as(engine, principal) as conn:
+        rows = conn.execute(query).mappings().all()
+    items = []
+    for row in rows[:per_page]:
+        policy = SlaPolicy(row["response_hours"], row["due_soon_hours"], time.fromisoformat(row["end_of_day"]))
+        item = {k: v for k, v in row.items() if k not in ("response_hours", "due_soon_hours", "end_of_day")}
+        item["sla_state"] = sla_state(row["due_at"], row["first_response_at"], now, policy).value
+        if row["status"] != "open" and row["first_response_at"] is None and item["sla_state"] != "breached":
+            item["sla_state"] = "closed"
+        items.append(item)
+    return {"items": items, "page": page, "has_next": len(rows) > per_page}
+
+
 def list_mentions(engine: Engine, principal: Principal, school_id: UUID, status: str | None = None) -> list[Row]:
     if school_id not in principal.visible_school_ids or not can(principal, Action.MENTION_READ, school_id):
         raise NotFound("school")
@@ -274,3 +337,14 @@ def daily_series(engine: Engine, principal: Principal, school_id: UUID | None, n
         series[day]["met"] += int(state is SlaState.MET)
         series[day]["breached"] += int(state in (SlaState.BREACHED, SlaState.MET_LATE))
     return [{"day": d, **v} for d, v in sorted(series.items())]
+
+
+def school_feeds(engine: Engine, principal: Principal, school_id: UUID) -> list[Row]:
+    """The RSS/Atom feeds polled for mentions of the school, for those who may read its mentions."""
+    if school_id not in principal.visible_school_ids or not can(principal, Action.MENTION_READ, school_id):
+        raise NotFound("school")
+    f = rm.feeds
+    with rm.read_as(engine, principal) as conn:
+        rows = conn.execute(select(f.c.id, f.c.url, f.c.title).where(f.c.school_id == school_id)
+                            .order_by(f.c.title, f.c.id)).mappings().all()
+    return [dict(r) for r in rows]

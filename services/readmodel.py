@@ -362,6 +362,7 @@ interactions = Table(
     Column("version", Integer, nullable=False),
     Index("ix_rm_interactions_school_received", "school_id", "received_at"),
     Index("ix_rm_interactions_open_due", "first_response_at", "breached", "due_at"),
+    Index("ix_rm_interactions_school_due", "school_id", "due_at"),  # the inbox page, in reply-due order
 )
 
 mentions = Table(

@@ -59,9 +59,9 @@ def moderator_tasks(school: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         task("Parents' take-down requests", "/posts/takedowns", school["open_takedown_requests"],
              "A parent asks for a published post to come down", urgent=True),
-        task("Replies past their deadline", "/inbox", school["open_breached"], urgent=True),
-        task("Replies due soon", "/inbox", school["open_due_soon"], "Due within the next few hours"),
-        task("Mentions to triage", "/inbox", school["mentions_awaiting_triage"]),
+        task("Replies past their deadline", "/inbox?state=overdue", school["open_breached"], urgent=True),
+        task("Replies due soon", "/inbox?state=due_soon", school["open_due_soon"], "Due within the next few hours"),
+        task("Mentions to triage", "/mentions", school["mentions_awaiting_triage"]),
         task("Handovers to complete", "/handovers", school["pending_handovers"],
              f"{school['overdue_handovers']} past the leaver's last day" if school["overdue_handovers"] else None,
              urgent=bool(school["overdue_handovers"])),

@@ -39,6 +39,7 @@ NAVIGATION = (
     NavItem("Dashboard", "/dashboard", _SLT),
     NavItem("Post approvals", "/posts/approvals", _SLT),
     NavItem("Inbox", "/inbox", _MODERATOR),
+    NavItem("Mentions", "/mentions", _MODERATOR),
     NavItem("Accounts", "/accounts", _MODERATOR),
     NavItem("Handovers", "/handovers", _MODERATOR),
     NavItem("Take-down requests", "/posts/takedowns", _MODERATOR),

@@ -19,7 +19,7 @@ ROLES = {"Alex Morgan": "trust-admin", "Priya Shah": "slt", "Morag Campbell": "e
 NAVIGATION = {
     "Alex Morgan": ["Home", "Trust overview", "Settings", "Audit"],
     "Priya Shah": ["Home", "Applications", "Incidents", "Dashboard", "Post approvals"],
-    "Tom Baker": ["Home", "Inbox", "Accounts", "Handovers", "Take-down requests"],
+    "Tom Baker": ["Home", "Inbox", "Mentions", "Accounts", "Handovers", "Take-down requests"],
     "Owen Price": ["Home", "My compliance", "Apply", "Report an incident"],
 }
 
@@ -50,7 +50,7 @@ def test_each_role_sees_its_own_work(page: Page) -> None:
     expect(slt).to_have_attribute("href", "/applications")
     expect(page.locator("#slt-1-status")).to_have_text("1")
     sign_in_as(page, "Tom Baker")
-    expect(page.get_by_role("link", name="Replies past their deadline")).to_have_attribute("href", "/inbox")
+    expect(page.get_by_role("link", name="Replies past their deadline")).to_have_attribute("href", "/inbox?state=overdue")
     expect(page.get_by_role("link", name="Handovers to complete")).to_be_visible()
     sign_in_as(page, "Owen Price")
     expect(page.get_by_text("Not yet acknowledged")).to_be_visible()
