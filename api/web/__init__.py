@@ -32,8 +32,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.plugins.htmx import HTMXRequest
 
-from api.web import (accounts, applications, compliance, dashboard, handovers, home, inbox, incidents, posts,
-                     signin)
+from api.web import accounts, applications, compliance, dashboard, handovers, home, inbox, incidents, posts, signin
 from api.web.errors import WEB_EXCEPTION_HANDLERS
 from api.web.session import web_principal
 from api.web.templating import template_config
