@@ -1,0 +1,169 @@
+"""Read queries for the trust's central team pages: the overview's per-school table (sorted, filtered and paged
+over the trust dashboard's cached figures), the weekly trends behind its charts, a school's overdue replies for the
+drill-down, the staff directory and the audit trail search. One query per table, never one per row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, and_, case, distinct, func, or_, select
+
+from domain.values import RUNNER_ROLES
+from services import readmodel as rm
+from services.authorisation import Action, Principal, can
+from services.eventstore import NotFound
+from services.queries import _minute, _who
+
+Row = dict[str, Any]
+LONDON = ZoneInfo("Europe/London")
+
+#: The red flags of a school, in the order the overview shows them: (figure, what it means).
+RED_FLAGS = (("open_breached", "Overdue replies"),
+             ("accounts_short_of_trained_runners", "Accounts short of trained runners"),
+             ("overdue_handovers", "Overdue handovers"),
+             ("incidents_awaiting_assessment", "Incidents awaiting assessment"))
+
+#: The overview's sort orders: name -> (figure, largest first?). "flags" (the default) is red flags first.
+SORTS: dict[str, tuple[str, bool]] = {
+    "flags": ("red_flags", True),
+    "name": ("school_name", False),
+    "overdue_replies": ("open_breached", True),
+    "short_of_runners": ("accounts_short_of_trained_runners", True),
+    "overdue_handovers": ("overdue_handovers", True),
+    "awaiting_assessment": ("incidents_awaiting_assessment", True),
+    "compliance": ("compliance_30d_pct", False),
+    "training": ("training_coverage_pct", False),
+}
+PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class SchoolTable:
+    rows: list[Row]
+    total: int          # schools matching the filter
+    flagged: int        # of those, schools with at least one red flag
+    page: int
+    pages: int
+    sort: str
+    descending: bool
+
+
+def school_table(per_school: list[Row], query: str = "", flagged_only: bool = False, sort: str = "flags",
+                 descending: bool | None = None, page: int = 1, per_page: int = PER_PAGE) -> SchoolTable:
+    """The overview's table from the trust dashboard's rows: each row gains `red_flags` (the sum of its flags)
+    and `flags` (the names of those it has); filtered by name and by "flagged", sorted (missing figures last,
+    then by name), and cut to one page. Pure: no query of its own."""
+    sort = sort if sort in SORTS else "flags"
+    key, default_desc = SORTS[sort]
+    desc = default_desc if descending is None else descending
+    needle = query.strip().casefold()
+    rows = []
+    for r in per_school:
+        flags = [label for figure, label in RED_FLAGS if r.get(figure)]
+        row = {**r, "red_flags": sum(int(r.get(f) or 0) for f, _ in RED_FLAGS), "flags": flags}
+        if needle and needle not in str(r["school_name"]).casefold():
+            continue
+        rows.append(row)
+    flagged = sum(1 for r in rows if r["red_flags"])
+    if flagged_only:
+        rows = [r for r in rows if r["red_flags"]]
+    rows.sort(key=lambda r: str(r["school_name"]).casefold())  # ties: by name
+    present = [r for r in rows if r[key] is not None]
+    missing = [r for r in rows if r[key] is None]
+    present.sort(key=lambda r: str(r[key]).casefold() if key == "school_name" else r[key], reverse=desc)
+    rows = present + missing
+    pages = max(1, -(-len(rows) // per_page))
+    page = min(max(page, 1), pages)
+    return SchoolTable(rows[(page - 1) * per_page: page * per_page], len(rows), flagged, page, pages, sort, desc)
+
+
+# ----- trends -----
+#: Trends move with the read model and by the minute (what is overdue): cached like the dashboards.
+TRENDS: rm.MarkedCache = rm.MarkedCache(rm.READ_MODEL, 256)
+
+
+def _weeks(today: date, weeks: int) -> list[date]:
+    """The first day of each of the last `weeks` seven-day windows, the last one ending today."""
+    first = today - timedelta(days=7 * weeks - 1)
+    return [first + timedelta(days=7 * i) for i in range(weeks)]
+
+
+def _london_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
+
+
+def trends(engine: Engine, principal: Principal, now: datetime, today: date, school_id: UUID | None = None,
+           weeks: int = 8) -> list[Row]:
+    """Per seven-day window (the last `weeks`, ending today, London days): replies due and met within the SLA,
+    breaches (due and unanswered, or answered late), the share within the SLA, incidents reported, and training
+    coverage of the staff in runner roles at the window's last day. Three queries, whatever the number of schools."""
+    if not can(principal, Action.DASHBOARD_TRUST, None):
+        raise NotFound("trust dashboard")
+    if school_id is not None and school_id not in principal.visible_school_ids:
+        raise NotFound("school")
+    return TRENDS.get_or_compute(engine, ("trends", _who(principal), school_id, _minute(now), today, weeks),
+                                 lambda: _trends(engine, principal, now, today, school_id, weeks))
+
+
+def _trends(engine: Engine, principal: Principal, now: datetime, today: date, school_id: UUID | None,
+            weeks: int) -> list[Row]:
+    trust_id = principal.trust_id
+    school_ids = [school_id] if school_id else sorted(principal.visible_school_ids)
+    starts = _weeks(today, weeks)
+    bounds = [_london_midnight(d) for d in [*starts, today + timedelta(days=1)]]
+    t, inc, ra, tr, p = rm.interactions, rm.incidents, rm.role_assignments, rm.training_records, rm.people
+    answered_in_time = and_(t.c.first_response_at.is_not(None), t.c.first_response_at <= t.c.due_at)
+    replies = []
+    for i in range(weeks):
+        in_week = and_(t.c.due_at >= bounds[i], t.c.due_at < bounds[i + 1], t.c.due_at <= now)
+        replies += [func.sum(case((and_(in_week, answered_in_time), 1), else_=0)),
+                    func.sum(case((and_(in_week, ~answered_in_time), 1), else_=0))]
+    reported = [func.sum(case((and_(inc.c.reported_at >= bounds[i], inc.c.reported_at < bounds[i + 1]), 1), else_=0))
+                for i in range(weeks)]
+    members = (select(ra.c.person_id).join(p, p.c.id == ra.c.person_id)
+               .where(ra.c.trust_id == trust_id, rm.in_schools(ra.c.school_id, school_ids),
+                      ra.c.role.in_([r.value for r in RUNNER_ROLES]),
+                      or_(p.c.leaving_date.is_(None), p.c.leaving_date > today))
+               .distinct().subquery())
+    ends = [d + timedelta(days=6) for d in starts]
+    trained = [func.count(distinct(case((and_(tr.c.completed_on <= d, tr.c.expires_on >= d), members.c.person_id))))
+               for d in ends]
+    with rm.read_figures(engine, trust_id, school_ids) as conn:
+        r1 = conn.execute(select(*replies).where(t.c.trust_id == trust_id, rm.in_schools(t.c.school_id, school_ids),
+                                                 t.c.due_at >= bounds[0], t.c.due_at < bounds[-1])).one()
+        r2 = conn.execute(select(*reported).where(inc.c.trust_id == trust_id,
+                                                  rm.in_schools(inc.c.school_id, school_ids),
+                                                  inc.c.reported_at >= bounds[0])).one()
+        r3 = conn.execute(select(func.count(distinct(members.c.person_id)), *trained)
+                          .select_from(members.outerjoin(tr, tr.c.person_id == members.c.person_id))).one()
+    people = int(r3[0] or 0)
+    out = []
+    for i, start in enumerate(starts):
+        met, breached = int(r1[2 * i] or 0), int(r1[2 * i + 1] or 0)
+        due = met + breached
+        out.append({"week_start": start, "week_end": ends[i], "replies_due": due, "replies_within_sla": met,
+                    "breaches": breached, "within_sla_pct": round(100 * met / due, 1) if due else None,
+                    "incidents_reported": int(r2[i] or 0),
+                    "training_coverage_pct": round(100 * int(r3[1 + i] or 0) / people, 1) if people else None})
+    return out
+
+
+# ----- a school's drill-down -----
+def overdue_interactions(engine: Engine, principal: Principal, school_id: UUID, now: datetime,
+                         limit: int = 50) -> list[Row]:
+    """The school's open interactions past their reply time and not answered, the longest overdue first."""
+    if school_id not in principal.visible_school_ids or not can(principal, Action.DASHBOARD_SCHOOL, school_id):
+        raise NotFound("school")
+    t, a = rm.interactions, rm.accounts
+    with rm.read_as(engine, principal) as conn:
+        rows = conn.execute(select(t.c.id, t.c.kind, t.c.received_at, t.c.due_at, t.c.author_handle, t.c.excerpt,
+                                   a.c.platform, a.c.handle)
+                            .join(a, a.c.id == t.c.account_id)
+                            .where(t.c.school_id == school_id, t.c.status == "open",
+                                   t.c.first_response_at.is_(None), t.c.due_at < now)
+                            .order_by(t.c.due_at, t.c.id).limit(limit)).mappings().all()
+    return [{**dict(r), "overdue_hours": round((now - r["due_at"]).total_seconds() / 3600, 1)} for r in rows]

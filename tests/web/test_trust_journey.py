@@ -1,0 +1,126 @@
+"""The trust's central team in a real browser, as Alex Morgan (the demo trust's admin) works: the overview with the
+red flags first, sorted and filtered by plain links, a breach found and followed down to the interaction; the
+trust's settings changed, with the error state on the way. Every page state is checked with axe-core at 1280 px
+and at 390 px.
+
+Each test has its own server on a fresh demo trust: some change what the others would see."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from api.container import Container
+from api.demo import seed_demo
+from infra.settings import Settings
+from tests.web.conftest import check_page, serve, sign_in_as, web
+
+
+@pytest.fixture
+def base_url(tmp_path: Path) -> Iterator[str]:
+    c = Container(Settings(database_url=f"sqlite:///{tmp_path / 'socialgov.db'}"))
+    seed_demo(c)
+    try:
+        yield from serve(c)
+    finally:
+        c.close()
+
+
+def schools_in_table(page: Page) -> list[str]:
+    return [t.strip() for t in page.locator("#schools-table tbody th").all_inner_texts()]
+
+
+@web
+def test_admin_finds_a_breach_and_drills_down_to_the_interaction(page: Page, phone: Page) -> None:
+    sign_in_as(page, "Alex Morgan")
+    page.get_by_role("link", name="Trust overview").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Trust overview")
+    check_page(page, "trust-overview")
+    # red flags first: Oakfield has the overdue replies and the incident awaiting assessment
+    assert schools_in_table(page)[0] == "Oakfield Primary School"
+    oakfield = page.locator("#schools-table tbody tr").first
+    overdue = int(oakfield.locator("td").nth(1).inner_text())
+    assert overdue > 0
+    # every chart has its data table
+    for chart in ("chart-sla", "chart-breaches", "chart-training", "chart-incidents"):
+        expect(page.locator(f"#{chart}-data tbody tr")).to_have_count(8)
+    # sorting by name is a plain link; sorting it again reverses it
+    page.locator("#schools-table thead").get_by_role("link", name=re.compile("^School")).click()
+    assert schools_in_table(page) == ["Glenmore High School", "Lough View College", "Oakfield Primary School"]
+    expect(page.locator("#schools-table th[aria-sort]")).to_have_attribute("aria-sort", "ascending")
+    page.locator("#schools-table thead").get_by_role("link", name=re.compile("^School")).click()
+    assert schools_in_table(page) == ["Oakfield Primary School", "Lough View College", "Glenmore High School"]
+    # filtered by name, and to schools with red flags only (a GET form)
+    page.get_by_label("School name").fill("glen")
+    page.get_by_role("button", name="Show schools").click()
+    assert schools_in_table(page) == ["Glenmore High School"]
+    assert "q=glen" in page.url
+    page.get_by_label("School name").fill("")
+    page.get_by_label("Show").select_option("flagged")
+    page.get_by_role("button", name="Show schools").click()
+    assert "Oakfield Primary School" in schools_in_table(page)
+    check_page(page, "trust-overview-flagged")
+
+    # drill down into Oakfield, to its overdue replies
+    page.get_by_role("link", name="Oakfield Primary School").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Oakfield Primary School")
+    links = page.locator("#overdue-table tbody a")
+    expect(links).to_have_count(overdue)
+    href = links.first.get_attribute("href") or ""
+    assert re.fullmatch(r"/inbox/[0-9a-f-]{36}", href), href
+    check_page(page, "trust-school")
+
+    sign_in_as(phone, "Alex Morgan")
+    phone.goto("/trust")
+    check_page(phone, "trust-overview-390")
+    phone.get_by_role("link", name="Oakfield Primary School").click()
+    check_page(phone, "trust-school-390")
+
+
+@web
+def test_overview_is_for_the_trust_team_only(page: Page) -> None:
+    sign_in_as(page, "Tom Baker")
+    expect(page.get_by_role("link", name="Trust overview")).to_have_count(0)
+    response = page.goto("/trust")
+    assert response is not None and response.status == 404
+    response = page.goto("/trust/settings")
+    assert response is not None and response.status == 404
+
+
+@web
+def test_admin_changes_the_settings_after_an_error(page: Page, phone: Page) -> None:
+    sign_in_as(page, "Alex Morgan")
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Trust settings")
+    expect(page.get_by_label("Reply within (hours)")).to_have_value("24")
+    check_page(page, "trust-settings")
+    page.get_by_label("Reply within (hours)").fill("twelve")
+    page.get_by_label("Due soon window (hours)").fill("30")
+    page.get_by_label("End of the working day").fill("25:99")
+    page.get_by_role("button", name="Save settings").click()
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Reply within (hours) must be a whole number")
+    expect(page).to_have_title(re.compile("^Error: Trust settings"))
+    expect(page.get_by_label("Reply within (hours)")).to_have_value("twelve")  # what was typed is kept
+    check_page(page, "trust-settings-error")
+    # the service's own refusals, each on its field
+    page.get_by_label("Reply within (hours)").fill("12")
+    page.get_by_role("button", name="Save settings").click()
+    expect(summary).to_contain_text("Due soon window (hours) must be at least 0 and less than response_hours")
+    expect(summary).to_contain_text("End of the working day must be a time of day")
+    summary.get_by_role("link", name=re.compile("^End of the working day")).click()
+    expect(page.get_by_label("End of the working day")).to_be_focused()
+    page.get_by_label("Due soon window (hours)").fill("3")
+    page.get_by_label("End of the working day").fill("16:30")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Trust settings saved")
+    expect(page.get_by_label("Reply within (hours)")).to_have_value("12")
+    expect(page.get_by_label("End of the working day")).to_have_value("16:30")
+    check_page(page, "trust-settings-saved")
+    sign_in_as(phone, "Alex Morgan")
+    phone.goto("/trust/settings")
+    check_page(phone, "trust-settings-390")
