@@ -6,6 +6,10 @@ drill-down, the trust's settings. The same read queries and services as GraphQL 
     GET  /trust/schools/{id}     a school's figures, trends and links to what is overdue
     GET  /trust/settings         the trust's SLA hours, due-soon window, end of day, training validity
     POST /trust/settings         changes them (Directory.change_trust_settings)
+    GET  /trust/policy           policy versions and who has acknowledged them; the current one's coverage by day
+    GET  /trust/policy/new       publish a new version (everyone acknowledges again)
+    POST /trust/policy/new       Directory.publish_policy, as POST /api/v1/policy-versions
+    GET  /trust/staff            the staff directory: ?q= (name or email), ?school=, ?state=, ?page=
 """
 
 from __future__ import annotations
@@ -186,4 +190,73 @@ def _change_settings(request: Request[Any, Any, Any], who: SignedIn, data: Mappi
     return redirect_with_notice("/trust/settings", "Trust settings saved")
 
 
-ROUTES = [overview, school_page, settings_page, change_settings]
+# ----- policy versions -----
+def _require(who: SignedIn, action: Action, what: str) -> None:
+    if not can(who.principal, action, None):
+        raise NotFound(what)
+
+
+@get("/trust/policy", sync_to_thread=True, include_in_schema=False)
+def policy_page(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
+    who = web_principal
+    _require(who, Action.POLICY_PUBLISH, "policy versions")
+    c = container(request)
+    coverage = trust_queries.policy_coverage(c.engine, who.principal, now_and_today(c)[1])
+    rows = [(f"{d['day'].day} {d['day']:%b}", d["coverage_pct"]) for d in coverage["over_time"]]
+    return page(request, who, "trust/policy.html", coverage=coverage, chart_rows=rows)
+
+
+POLICY_LABELS = {"label": "Version", "summary": "What changed"}
+
+
+@get("/trust/policy/new", sync_to_thread=True, include_in_schema=False)
+def new_policy_page(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
+    _require(web_principal, Action.POLICY_PUBLISH, "policy versions")
+    return page(request, web_principal, "trust/policy_new.html", form=None)
+
+
+@post("/trust/policy/new", include_in_schema=False)
+async def publish_policy(request: Request[Any, Any, Any],
+                         web_principal: NamedDependency[SignedIn]) -> Template | Redirect:
+    data = await request.form()
+    return await sync_to_thread(_publish_policy, request, web_principal, data)
+
+
+def _publish_policy(request: Request[Any, Any, Any], who: SignedIn, data: Mapping[str, Any]) -> Template | Redirect:
+    _require(who, Action.POLICY_PUBLISH, "policy versions")
+    form = FormReader(data, labels=POLICY_LABELS)
+    label = form.text("label", missing="Enter the version, like 2026.1", max_length=100)
+    summary = form.text("summary", missing="Enter what changed in this version", max_length=2000)
+    if not form.errors:
+        with command_errors(form):
+            container(request).directory.publish_policy(who.principal, label, summary)
+    if form.errors:
+        return page(request, who, "trust/policy_new.html", status=400, form=form)
+    return redirect_with_notice("/trust/policy", f"Version {label} published: everyone must now acknowledge it")
+
+
+# ----- staff directory -----
+@get("/trust/staff", sync_to_thread=True, include_in_schema=False)
+def staff_page(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
+    who = web_principal
+    _require_trust_team(who)
+    c = container(request)
+    params = request.query_params
+    q = (params.get("q") or "")[:100]
+    state = params.get("state") or ""
+    state = state if state in trust_queries.STAFF_STATES else ""
+    school = next((s for s in who.schools if str(s.id) == params.get("school")), None)
+    found = trust_queries.staff_directory(c.engine, who.principal, now_and_today(c)[1], q,
+                                          school.id if school else None, state, _int(params.get("page"), 1))
+    base = {"q": q, "school": str(school.id) if school else "", "state": state}
+
+    def link(**changes: Any) -> str:
+        query = urlencode({k: v for k, v in {**base, **changes}.items() if v not in ("", None, 1)})
+        return "/trust/staff" + (f"?{query}" if query else "")
+
+    return page(request, who, "trust/staff.html", found=found, q=q, state=state, school=school,
+                states=trust_queries.STAFF_STATES, link=link)
+
+
+ROUTES = [overview, school_page, settings_page, change_settings, policy_page, new_policy_page, publish_policy,
+          staff_page]

@@ -124,3 +124,57 @@ def test_admin_changes_the_settings_after_an_error(page: Page, phone: Page) -> N
     sign_in_as(phone, "Alex Morgan")
     phone.goto("/trust/settings")
     check_page(phone, "trust-settings-390")
+
+
+@web
+def test_admin_publishes_a_policy_version_and_sees_who_acknowledged_it(page: Page, phone: Page) -> None:
+    sign_in_as(page, "Alex Morgan")
+    page.get_by_role("link", name="Policy").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Social media policy")
+    versions = page.locator("#versions-table tbody tr")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("2025.2")
+    expect(versions.first).to_contain_text("Current")
+    expect(page.locator("#chart-reack-data tbody tr").first).to_be_visible()
+    check_page(page, "trust-policy")
+    page.get_by_role("button", name="Publish a new version").click()
+    page.get_by_role("button", name="Publish version").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the version")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter what changed in this version")
+    check_page(page, "trust-policy-new-error")
+    page.get_by_label("Version").fill("2026.1")
+    page.get_by_label("What changed").fill("Adds the rules on livestreaming")
+    page.get_by_role("button", name="Publish version").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Version 2026.1 published")
+    expect(versions).to_have_count(3)
+    expect(versions.first).to_contain_text("2026.1")
+    expect(versions.first).to_contain_text("0 (0.0%)")  # nobody has acknowledged it yet
+    check_page(page, "trust-policy-published")
+    sign_in_as(phone, "Alex Morgan")
+    phone.goto("/trust/policy")
+    check_page(phone, "trust-policy-390")
+
+
+@web
+def test_staff_directory_is_searchable_and_filtered(page: Page, phone: Page) -> None:
+    sign_in_as(page, "Alex Morgan")
+    page.get_by_role("link", name="Staff").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Staff")
+    check_page(page, "trust-staff")
+    page.get_by_label("Name or email").fill("lucy")
+    page.get_by_role("button", name="Find staff").click()
+    rows = page.locator("#staff-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Lucy Ward")
+    expect(rows.first).to_contain_text("Not recorded")
+    expect(rows.first).to_contain_text("Not acknowledged")
+    page.get_by_label("Name or email").fill("")
+    page.get_by_label("Show").select_option("untrained")
+    page.locator("#school").select_option(label="Glenmore High School")
+    page.get_by_role("button", name="Find staff").click()
+    names = [t.split("\n")[0] for t in page.locator("#staff-table tbody th").all_inner_texts()]
+    assert names == ["Callum Reid"], names
+    check_page(page, "trust-staff-filtered")
+    sign_in_as(phone, "Alex Morgan")
+    phone.goto("/trust/staff")
+    check_page(phone, "trust-staff-390")
