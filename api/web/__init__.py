@@ -15,7 +15,9 @@ One module of routes per area, templates in api/templates/<area>/ (decision 0050
     incidents.py   report an incident; the incidents queue, an incident's page and its forms, evidence bundle
     accounts.py    the school's accounts: runners, monitoring checks, credentials (reveal with a reason), create
     handovers.py   leavers' handovers: transfer the lead or close, then rotate the credentials
-    trust.py       the trust's central team: overview (red flags first, trends), a school's drill-down, settings
+    trust.py       the trust's central team: overview (red flags first, trends), a school's drill-down, settings,
+                   policy versions, the staff directory, integration clients
+    audit.py       the audit trail search and "verify the chain" (trust team and DPO)
 
 Live fragments (inbox, mentions, dashboard tiles) use htmx 2 (loaded by the layout): a route can answer
 `request.htmx` with litestar's `HTMXTemplate` of just the fragment. Each page calls the same services and read
@@ -28,7 +30,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.plugins.htmx import HTMXRequest
 
-from api.web import accounts, applications, compliance, handovers, home, incidents, signin, trust
+from api.web import accounts, applications, audit, compliance, handovers, home, incidents, signin, trust
 from api.web.errors import WEB_EXCEPTION_HANDLERS
 from api.web.session import web_principal
 from api.web.templating import template_config
@@ -40,7 +42,7 @@ def web_router() -> Router:
         path="/",
         route_handlers=[home.home, signin.dev_login_page, signin.dev_login, signin.logout, signin.choose_school,
                         *compliance.ROUTES, *applications.ROUTES, *incidents.ROUTES, *accounts.ROUTES,
-                        *handovers.ROUTES, *trust.ROUTES],
+                        *handovers.ROUTES, *trust.ROUTES, *audit.ROUTES],
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,
