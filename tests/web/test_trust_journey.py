@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-
 from sqlalchemy import select
 
 from api.container import Container
