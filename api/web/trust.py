@@ -10,6 +10,9 @@ drill-down, the trust's settings. The same read queries and services as GraphQL 
     GET  /trust/policy/new       publish a new version (everyone acknowledges again)
     POST /trust/policy/new       Directory.publish_policy, as POST /api/v1/policy-versions
     GET  /trust/staff            the staff directory: ?q= (name or email), ?school=, ?state=, ?page=
+    GET  /trust/integrations     integration clients (never their secrets)
+    GET  /trust/integrations/new, POST: register one; the answer to the POST shows its secret, once (no-store)
+    GET  /trust/integrations/{id}/revoke, POST: revoke one (its tokens stop working at once)
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from api.routes.common import container, now_and_today
 from api.web.forms import FormReader, command_errors
 from api.web.render import page, redirect_with_notice
 from api.web.session import SignedIn
+from domain.integration import Scope
 from domain.trust import TrustSettings
 from services import queries, trust_queries
 from services.authorisation import Action, can
 from services.eventstore import NotFound
+from services.integrations import list_clients
 
 Row = dict[str, Any]
 
@@ -258,5 +263,93 @@ def staff_page(request: Request[Any, Any, Any], web_principal: NamedDependency[S
                 states=trust_queries.STAFF_STATES, link=link)
 
 
+# ----- integration clients -----
+SCOPES = {Scope.STAFF_WRITE.value: "Staff joiners and leavers (HR)", Scope.PUPILS_WRITE.value:
+          "Pupils' image consent (MIS)", Scope.INTERACTIONS_WRITE.value: "Comments, queries and messages received",
+          Scope.MENTIONS_WRITE.value: "Public mentions of a school", Scope.READ.value: "Read the trust's data"}
+CLIENT_LABELS = {"name": "Name", "scopes": "What it may do", "reason": "Reason"}
+
+
+def _client(request: Request[Any, Any, Any], who: SignedIn, client_id: UUID) -> Row:
+    found = next((x for x in list_clients(container(request).engine, who.principal) if x["id"] == client_id), None)
+    if found is None:
+        raise NotFound("integration client")
+    return found
+
+
+@get("/trust/integrations", sync_to_thread=True, include_in_schema=False)
+def integrations_page(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
+    _require(web_principal, Action.CLIENT_MANAGE, "integration clients")
+    clients = list_clients(container(request).engine, web_principal.principal)
+    return page(request, web_principal, "trust/integrations.html", clients=clients[::-1], scopes=SCOPES)
+
+
+@get("/trust/integrations/new", sync_to_thread=True, include_in_schema=False)
+def new_integration_page(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn]) -> Template:
+    _require(web_principal, Action.CLIENT_MANAGE, "integration clients")
+    return page(request, web_principal, "trust/integration_new.html", form=None, scopes=SCOPES, chosen=[])
+
+
+@post("/trust/integrations/new", include_in_schema=False)
+async def register_integration(request: Request[Any, Any, Any],
+                               web_principal: NamedDependency[SignedIn]) -> Template:
+    data = await request.form()
+    chosen = [s for s in data.getall("scopes", []) if isinstance(s, str)] if hasattr(data, "getall") else []
+    return await sync_to_thread(_register_integration, request, web_principal, data, chosen)
+
+
+def _register_integration(request: Request[Any, Any, Any], who: SignedIn, data: Mapping[str, Any],
+                          chosen: list[str]) -> Template:
+    _require(who, Action.CLIENT_MANAGE, "integration clients")
+    form = FormReader(data, labels=CLIENT_LABELS)
+    name = form.text("name", missing="Enter a name for the integration, like the HR system's", max_length=200)
+    scopes = [s for s in chosen if s in SCOPES]
+    form.anchors["scopes"] = "scopes"
+    if not scopes:
+        form.errors["scopes"] = "Select what the integration may do"
+    created = None
+    if not form.errors:
+        with command_errors(form):
+            created = container(request).integrations.register(who.principal, name, scopes)
+    if created is None:
+        return page(request, who, "trust/integration_new.html", status=400, form=form, scopes=SCOPES, chosen=chosen)
+    client_id, secret = created
+    # the only time the secret is shown: this answer (never a GET page, never stored, never cached)
+    return page(request, who, "trust/integration_created.html", client_id=client_id, secret=secret, name=name,
+                granted=[SCOPES[s] for s in sorted(set(scopes))])
+
+
+@get("/trust/integrations/{client_id:uuid}/revoke", sync_to_thread=True, include_in_schema=False)
+def revoke_integration_page(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
+                            client_id: FromPath[UUID]) -> Template:
+    _require(web_principal, Action.CLIENT_MANAGE, "integration clients")
+    return page(request, web_principal, "trust/integration_revoke.html", form=None,
+                client=_client(request, web_principal, client_id))
+
+
+@post("/trust/integrations/{client_id:uuid}/revoke", include_in_schema=False)
+async def revoke_integration(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
+                             client_id: FromPath[UUID]) -> Template | Redirect:
+    data = await request.form()
+    return await sync_to_thread(_revoke_integration, request, web_principal, client_id, data)
+
+
+def _revoke_integration(request: Request[Any, Any, Any], who: SignedIn, client_id: UUID,
+                        data: Mapping[str, Any]) -> Template | Redirect:
+    _require(who, Action.CLIENT_MANAGE, "integration clients")
+    client = _client(request, who, client_id)
+    if client["revoked"]:
+        return redirect_with_notice("/trust/integrations", f"{client['name']} was already revoked")
+    form = FormReader(data, labels=CLIENT_LABELS)
+    reason = form.text("reason", max_length=1000)
+    if not form.errors:
+        with command_errors(form):
+            container(request).integrations.revoke(who.principal, client_id, reason or None)
+    if form.errors:
+        return page(request, who, "trust/integration_revoke.html", status=400, form=form, client=client)
+    return redirect_with_notice("/trust/integrations", f"{client['name']} revoked: its tokens no longer work")
+
+
 ROUTES = [overview, school_page, settings_page, change_settings, policy_page, new_policy_page, publish_policy,
-          staff_page]
+          staff_page, integrations_page, new_integration_page, register_integration, revoke_integration_page,
+          revoke_integration]

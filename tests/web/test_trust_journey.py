@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -257,3 +258,50 @@ def test_the_dpo_reads_the_audit_trail_but_not_the_trust_settings(page: Page) ->
     assert response is not None and response.status == 404
     response = page.goto("/trust/integrations")
     assert response is not None and response.status == 404
+
+
+@web
+def test_integration_client_secret_is_shown_once_then_revoked(page: Page, phone: Page, base_url: str) -> None:
+    sign_in_as(page, "Alex Morgan")
+    page.get_by_role("link", name="Integrations").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Integration clients")
+    check_page(page, "trust-integrations-empty")
+    page.get_by_role("button", name="Add an integration client").click()
+    page.get_by_role("button", name="Add client").click()
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Enter a name for the integration")
+    expect(summary).to_contain_text("Select what the integration may do")
+    check_page(page, "trust-integration-new-error")
+    page.get_by_label("Name").fill("Arbor HR")
+    page.get_by_label("Staff joiners and leavers (HR)").check()
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Add client").click()
+    assert answer.value.headers.get("cache-control") == "no-store"
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Integration client added")
+    secret = page.locator("#client-secret").inner_text().strip()
+    client_id = page.locator("#client-id").inner_text().strip()
+    assert len(secret) >= 40
+    check_page(page, "trust-integration-created")
+    # the secret works, for what the client was given
+    token = httpx.post(f"{base_url}/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
+                                                        "client_secret": secret})
+    assert token.status_code == 200, token.text
+    assert token.json()["scope"] == "staff:write"
+    # never again: not on the list, not on reloading the list
+    page.get_by_role("link", name="Back to integration clients").click()
+    expect(page.locator("#clients-table")).to_contain_text("Arbor HR")
+    assert secret not in page.content()
+    check_page(page, "trust-integrations")
+    sign_in_as(phone, "Alex Morgan")
+    phone.goto("/trust/integrations")
+    check_page(phone, "trust-integrations-390")
+    # revoke: its secret stops working
+    page.get_by_role("link", name="Revoke Arbor HR").click()
+    check_page(page, "trust-integration-revoke")
+    page.get_by_label("Reason (optional)").fill("Moving to a new HR system")
+    page.get_by_role("button", name="Revoke client").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Arbor HR revoked")
+    expect(page.locator("#clients-table")).to_contain_text("Revoked")
+    again = httpx.post(f"{base_url}/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
+                                                        "client_secret": secret})
+    assert again.status_code in (400, 401), again.text
