@@ -63,6 +63,7 @@ wrk:
 bench: $(STAMP) wrk
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/sla_sweep.py
+	$(BIN)/python bench/trust_overview.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
