@@ -189,6 +189,8 @@ def _change_settings(request: Request[Any, Any, Any], who: SignedIn, data: Mappi
         with command_errors(form):
             c.directory.change_trust_settings(who.principal, TrustSettings(response, due_soon, end_of_day, validity,
                                                                            assessment))
+        if "response_hours" in form.errors.get("due_soon_hours", ""):  # the domain's wording names the field
+            form.errors["due_soon_hours"] = "Due soon window (hours) must be less than the reply time"
     if form.errors:
         return page(request, who, "trust/settings.html", status=400, form=form, current=current,
                     labels=SETTINGS_LABELS)

@@ -25,6 +25,7 @@ from services import readmodel as rm
 from services.directory import system_actor
 from services.identity import principal_for_person
 from tests.web.conftest import check_page, serve, sign_in_as, web
+from tests.web.test_shell import focus_on
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def test_admin_changes_the_settings_after_an_error(page: Page, phone: Page) -> N
     # the service's own refusals, each on its field
     page.get_by_label("Reply within (hours)").fill("12")
     page.get_by_role("button", name="Save settings").click()
-    expect(summary).to_contain_text("Due soon window (hours) must be at least 0 and less than response_hours")
+    expect(summary).to_contain_text("Due soon window (hours) must be less than the reply time")
     expect(summary).to_contain_text("End of the working day must be a time of day")
     summary.get_by_role("link", name=re.compile("^End of the working day")).click()
     expect(page.get_by_label("End of the working day")).to_be_focused()
@@ -305,3 +306,67 @@ def test_integration_client_secret_is_shown_once_then_revoked(page: Page, phone:
     again = httpx.post(f"{base_url}/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
                                                         "client_secret": secret})
     assert again.status_code in (400, 401), again.text
+
+
+@web
+def test_every_error_and_result_state_at_390_px(phone: Page) -> None:
+    sign_in_as(phone, "Alex Morgan")
+    phone.goto("/trust/settings")
+    phone.get_by_label("Reply within (hours)").fill("0")
+    phone.get_by_role("button", name="Save settings").click()
+    expect(phone.locator(".govuk-error-summary")).to_contain_text("Reply within (hours) must be between 1 and 168")
+    check_page(phone, "trust-settings-error-390")
+    phone.goto("/trust/policy/new")
+    phone.get_by_role("button", name="Publish version").click()
+    check_page(phone, "trust-policy-new-error-390")
+    phone.goto("/trust/integrations/new")
+    phone.get_by_role("button", name="Add client").click()
+    check_page(phone, "trust-integration-new-error-390")
+    phone.get_by_label("Name").fill("MIS consent feed")
+    phone.get_by_label("Pupils' image consent (MIS)").check()
+    phone.get_by_role("button", name="Add client").click()
+    check_page(phone, "trust-integration-created-390")
+    phone.goto("/trust/integrations")
+    phone.get_by_role("link", name="Revoke MIS consent feed").click()
+    check_page(phone, "trust-integration-revoke-390")
+    phone.goto("/trust/staff?state=untrained")
+    check_page(phone, "trust-staff-filtered-390")
+    phone.goto("/trust?show=flagged&sort=name&dir=desc")
+    check_page(phone, "trust-overview-flagged-390")
+    phone.goto("/trust?q=nothing-matches")
+    expect(phone.get_by_text("No school matches.")).to_be_visible()
+    check_page(phone, "trust-overview-empty-390")
+    phone.goto("/audit?person=grace&type=MonitoringCheckRecorded")
+    check_page(phone, "audit-results-390")
+    phone.goto("/audit?entity=nope")
+    check_page(phone, "audit-error-390")
+
+
+@web
+def test_overview_sorted_and_drilled_down_with_the_keyboard_alone(page: Page) -> None:
+    sign_in_as(page, "Alex Morgan")
+    page.goto("/trust")
+    focus_on(page, "Overdue replies")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"sort=overdue_replies"))
+    expect(page.locator("#schools-table th[aria-sort]")).to_contain_text("Overdue replies")
+    focus_on(page, "Oakfield Primary School", presses=80)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Oakfield Primary School")
+    focus_on(page, "Comment from @ex_pupil: “Well done to the choir”", presses=80)
+
+
+@web
+def test_settings_and_filters_work_without_javascript(no_js_page: Page) -> None:
+    page = no_js_page
+    sign_in_as(page, "Alex Morgan")
+    page.goto("/trust")
+    page.get_by_label("Show").select_option("flagged")
+    page.get_by_role("button", name="Show schools").click()
+    assert schools_in_table(page) == ["Oakfield Primary School"]
+    page.goto("/trust/settings")
+    page.get_by_label("Training valid for (months)").fill("24")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Trust settings saved")
+    expect(page.get_by_label("Training valid for (months)")).to_have_value("24")
+    check_page(page, "trust-settings-no-js", javascript=False)
