@@ -16,7 +16,7 @@ from domain.values import RUNNER_ROLES
 from services import readmodel as rm
 from services.authorisation import Action, Principal, can
 from services.eventstore import NotFound
-from services.queries import _minute, _who
+from services.queries import _minute
 
 Row = dict[str, Any]
 LONDON = ZoneInfo("Europe/London")
@@ -82,8 +82,11 @@ def school_table(per_school: list[Row], query: str = "", flagged_only: bool = Fa
 
 
 # ----- trends -----
-#: Trends move with the read model and by the minute (what is overdue): cached like the dashboards.
-TRENDS: rm.MarkedCache = rm.MarkedCache(rm.READ_MODEL, 256)
+#: Replies and incidents per week, until a projected table other than the applications' or the audit trail's
+#: changes (as the dashboards' figures), and per minute (what is past its due time).
+ACTIVITY: rm.MarkedCache = rm.MarkedCache(rm.FIGURES_CHANGED, 256)
+#: Training coverage per week, until people, roles, training or acknowledgements change, and per day.
+TRAINING: rm.MarkedCache = rm.MarkedCache(rm.COVERAGE_CHANGED, 256)
 
 
 def _weeks(today: date, weeks: int) -> list[date]:
@@ -105,41 +108,15 @@ def trends(engine: Engine, principal: Principal, now: datetime, today: date, sch
         raise NotFound("trust dashboard")
     if school_id is not None and school_id not in principal.visible_school_ids:
         raise NotFound("school")
-    return TRENDS.get_or_compute(engine, ("trends", _who(principal), school_id, _minute(now), today, weeks),
-                                 lambda: _trends(engine, principal, now, today, school_id, weeks))
-
-
-def _trends(engine: Engine, principal: Principal, now: datetime, today: date, school_id: UUID | None,
-            weeks: int) -> list[Row]:
     trust_id = principal.trust_id
     school_ids = [school_id] if school_id else sorted(principal.visible_school_ids)
+    key = (trust_id, tuple(school_ids), today, weeks)
+    r1, r2 = ACTIVITY.get_or_compute(engine, ("activity", *key, _minute(now)),
+                                     lambda: _activity(engine, trust_id, school_ids, now, today, weeks))
+    r3 = TRAINING.get_or_compute(engine, ("training", *key), lambda: _training(engine, trust_id, school_ids, today,
+                                                                                  weeks))
     starts = _weeks(today, weeks)
-    bounds = [_london_midnight(d) for d in [*starts, today + timedelta(days=1)]]
-    t, inc, ra, tr, p = rm.interactions, rm.incidents, rm.role_assignments, rm.training_records, rm.people
-    answered_in_time = and_(t.c.first_response_at.is_not(None), t.c.first_response_at <= t.c.due_at)
-    replies = []
-    for i in range(weeks):
-        in_week = and_(t.c.due_at >= bounds[i], t.c.due_at < bounds[i + 1], t.c.due_at <= now)
-        replies += [func.sum(case((and_(in_week, answered_in_time), 1), else_=0)),
-                    func.sum(case((and_(in_week, ~answered_in_time), 1), else_=0))]
-    reported = [func.sum(case((and_(inc.c.reported_at >= bounds[i], inc.c.reported_at < bounds[i + 1]), 1), else_=0))
-                for i in range(weeks)]
-    members = (select(ra.c.person_id).join(p, p.c.id == ra.c.person_id)
-               .where(ra.c.trust_id == trust_id, rm.in_schools(ra.c.school_id, school_ids),
-                      ra.c.role.in_([r.value for r in RUNNER_ROLES]),
-                      or_(p.c.leaving_date.is_(None), p.c.leaving_date > today))
-               .distinct().subquery())
     ends = [d + timedelta(days=6) for d in starts]
-    trained = [func.count(distinct(case((and_(tr.c.completed_on <= d, tr.c.expires_on >= d), members.c.person_id))))
-               for d in ends]
-    with rm.read_figures(engine, trust_id, school_ids) as conn:
-        r1 = conn.execute(select(*replies).where(t.c.trust_id == trust_id, rm.in_schools(t.c.school_id, school_ids),
-                                                 t.c.due_at >= bounds[0], t.c.due_at < bounds[-1])).one()
-        r2 = conn.execute(select(*reported).where(inc.c.trust_id == trust_id,
-                                                  rm.in_schools(inc.c.school_id, school_ids),
-                                                  inc.c.reported_at >= bounds[0])).one()
-        r3 = conn.execute(select(func.count(distinct(members.c.person_id)), *trained)
-                          .select_from(members.outerjoin(tr, tr.c.person_id == members.c.person_id))).one()
     people = int(r3[0] or 0)
     out = []
     for i, start in enumerate(starts):
@@ -150,6 +127,45 @@ def _trends(engine: Engine, principal: Principal, now: datetime, today: date, sc
                     "incidents_reported": int(r2[i] or 0),
                     "training_coverage_pct": round(100 * int(r3[1 + i] or 0) / people, 1) if people else None})
     return out
+
+
+def _activity(engine: Engine, trust_id: UUID, school_ids: list[UUID], now: datetime, today: date,
+              weeks: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Per week: replies due and answered in time, and not (two columns a week); incidents reported."""
+    starts = _weeks(today, weeks)
+    bounds = [_london_midnight(d) for d in [*starts, today + timedelta(days=1)]]
+    t, inc = rm.interactions, rm.incidents
+    answered_in_time = and_(t.c.first_response_at.is_not(None), t.c.first_response_at <= t.c.due_at)
+    replies = []
+    for i in range(weeks):
+        in_week = and_(t.c.due_at >= bounds[i], t.c.due_at < bounds[i + 1], t.c.due_at <= now)
+        replies += [func.sum(case((and_(in_week, answered_in_time), 1), else_=0)),
+                    func.sum(case((and_(in_week, ~answered_in_time), 1), else_=0))]
+    reported = [func.sum(case((and_(inc.c.reported_at >= bounds[i], inc.c.reported_at < bounds[i + 1]), 1), else_=0))
+                for i in range(weeks)]
+    with rm.read_figures(engine, trust_id, school_ids) as conn:
+        r1 = conn.execute(select(*replies).where(t.c.trust_id == trust_id, rm.in_schools(t.c.school_id, school_ids),
+                                                 t.c.due_at >= bounds[0], t.c.due_at < bounds[-1])).one()
+        r2 = conn.execute(select(*reported).where(inc.c.trust_id == trust_id,
+                                                  rm.in_schools(inc.c.school_id, school_ids),
+                                                  inc.c.reported_at >= bounds[0])).one()
+    return tuple(r1), tuple(r2)
+
+
+def _training(engine: Engine, trust_id: UUID, school_ids: list[UUID], today: date, weeks: int) -> tuple[Any, ...]:
+    """People in runner roles (not left), then per week how many of them held valid training on its last day."""
+    ra, tr, p = rm.role_assignments, rm.training_records, rm.people
+    members = (select(ra.c.person_id).join(p, p.c.id == ra.c.person_id)
+               .where(ra.c.trust_id == trust_id, rm.in_schools(ra.c.school_id, school_ids),
+                      ra.c.role.in_([r.value for r in RUNNER_ROLES]),
+                      or_(p.c.leaving_date.is_(None), p.c.leaving_date > today))
+               .distinct().subquery())
+    ends = [d + timedelta(days=6) for d in _weeks(today, weeks)]
+    trained = [func.count(distinct(case((and_(tr.c.completed_on <= d, tr.c.expires_on >= d), members.c.person_id))))
+               for d in ends]
+    with rm.read_figures(engine, trust_id, school_ids) as conn:
+        return tuple(conn.execute(select(func.count(distinct(members.c.person_id)), *trained)
+                                  .select_from(members.outerjoin(tr, tr.c.person_id == members.c.person_id))).one())
 
 
 # ----- a school's drill-down -----
