@@ -61,21 +61,26 @@ def timed_get(http: httpx.Client, path: str) -> float:
     return took
 
 
-def run(backend: str, scale: int, requests: int) -> dict[str, Any]:
+def run(backend: str, scale: int, requests: int, reuse: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="socialgov-bench-") as tmp:
-        url = fresh_database(backend, Path(tmp))
+        url = PG_URL if reuse and backend == "postgres" else fresh_database(backend, Path(tmp))
         c = Container(Settings(database_url=url, log_level="WARNING", storage_dir=str(Path(tmp) / "files")))
         proc = None
+        seed_s = project_s = None
         try:
-            log(f"{backend}: seed_scale({scale})")
-            t0 = time.perf_counter()
-            seeded = seed_scale(c, scale, progress=None)
-            seed_s = time.perf_counter() - t0
-            log(f"seeded {seeded['events']} events in {seed_s:.0f} s; projecting")
-            t0 = time.perf_counter()
-            c.projections.catch_up()
-            project_s = time.perf_counter() - t0
-            log(f"projected in {project_s:.0f} s; starting the server")
+            if reuse and scale_admin_id(c) is not None:
+                log(f"{backend}: reusing the scale trust already in {url}")
+                c.projections.catch_up()
+            else:
+                log(f"{backend}: seed_scale({scale})")
+                t0 = time.perf_counter()
+                seeded = seed_scale(c, scale, progress=None)
+                seed_s = round(time.perf_counter() - t0, 1)
+                log(f"seeded {seeded['events']} events in {seed_s:.0f} s; projecting")
+                t0 = time.perf_counter()
+                c.projections.catch_up()
+                project_s = round(time.perf_counter() - t0, 1)
+                log(f"projected in {project_s:.0f} s; starting the server")
             proc, base = start_server(url, Path(tmp))
             admin = scale_admin_id(c)
             assert admin is not None
@@ -101,8 +106,8 @@ def run(backend: str, scale: int, requests: int) -> dict[str, Any]:
                 proc.wait(timeout=60)
             c.close()
     worst = max(ms_percentiles(x)["p95_ms"] for x in (cached, after_write, filtered))
-    return {"schools": scale, "events": events, "seed_seconds": round(seed_s, 1),
-            "projection_seconds": round(project_s, 1), "first_request_ms": round(first * 1000, 1),
+    return {"schools": scale, "events": events, "reused_database": seed_s is None, "seed_seconds": seed_s,
+            "projection_seconds": project_s, "first_request_ms": round(first * 1000, 1),
             "cached": {"requests": len(cached), **ms_percentiles(cached)},
             "after_each_write": {"requests": len(after_write), **ms_percentiles(after_write)},
             "sorted_filtered_paged": {"requests": len(filtered), **ms_percentiles(filtered)},
@@ -115,9 +120,11 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=500, help="schools in the scale trust (500: about 1,000,000 events)")
     ap.add_argument("--requests", type=int, default=200, help="timed GETs of the cached page (half and a quarter "
                                                                "as many after a write)")
+    ap.add_argument("--reuse", action="store_true", help="PostgreSQL: keep the database of the last run and its scale "
+                                                         "trust (no seeding) if it has one")
     args = ap.parse_args()
     started = time.perf_counter()
-    result = run(args.backend, args.scale, args.requests)
+    result = run(args.backend, args.scale, args.requests, args.reuse)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     doc = {"bench": "trust_overview", "backend": args.backend, "commit": commit.stdout.strip(),
