@@ -66,6 +66,7 @@ bench: $(STAMP) wrk
 	$(BIN)/python bench/post_checks.py
 	$(BIN)/python bench/web_pages.py
 	$(BIN)/python bench/inbox_page.py > docs/bench/inbox_page.json
+	$(BIN)/python bench/trust_overview.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -73,8 +73,11 @@ class ReadModelAccountLookups:
 
 # ----- schools -----
 def list_schools(engine: Engine, principal: Principal) -> list[Row]:
+    # the trust's team sees every school of the trust: a filter on the trust, not a list of 500 ids
+    mine = rm.schools.c.trust_id == principal.trust_id if principal.visible_school_ids == principal.trust_school_ids \
+        else rm.schools.c.id.in_(principal.visible_school_ids)
     with rm.read_as(engine, principal) as conn:
-        rows = conn.execute(select(rm.schools).where(rm.schools.c.id.in_(principal.visible_school_ids))
+        rows = conn.execute(select(rm.schools).where(rm.schools.c.trust_id == principal.trust_id, mine)
                             .order_by(rm.schools.c.name)).mappings().all()
     return [dict(r) for r in rows]
 
@@ -258,8 +261,10 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
         pending = [sid for sid in school_ids if figures[sid]["pending_applications"]]
         if pending:  # the oldest pending application per school: one probe of (school_id, status, submitted_at)
             schools = rm.schools
-            oldest_q = (select(func.min(t.c.submitted_at)).where(t.c.school_id == schools.c.id,
-                                                                  t.c.status == "submitted").scalar_subquery())
+            # ORDER BY ... LIMIT 1, not min(): under row-level security PostgreSQL cannot turn min() into one index
+            # probe and reads every pending row of the school (225 ms instead of 11 at 500 schools, decision 0100)
+            oldest_q = (select(t.c.submitted_at).where(t.c.school_id == schools.c.id, t.c.status == "submitted")
+                        .order_by(t.c.submitted_at).limit(1).scalar_subquery())
             for school_id, oldest in conn.execute(select(schools.c.id, oldest_q)
                                                   .where(schools.c.trust_id == trust_id,
                                                          rm.in_schools(schools.c.id, pending))):
@@ -275,10 +280,11 @@ def _school_figures(engine: Engine, trust_id: UUID, school_ids: list[UUID], now:
                                     lambda: _other_figures(engine, trust_id, school_ids, today, now))
     for school_id, extra in others:
         figures[school_id].update(extra)
+    empty = _account_figures_empty()
     for school_id in school_ids:
-        figures[school_id].update({k: v for k, v in _account_figures_empty().items()
-                                   if k not in figures[school_id]})
-        figures[school_id].setdefault("oldest_awaiting_approval_hours", None)
+        f = figures[school_id]
+        f.update({k: v for k, v in empty.items() if k not in f})
+        f.setdefault("oldest_awaiting_approval_hours", None)
     figures = {school_id: figures[school_id] for school_id in school_ids}  # rm.in_schools may fetch more
     for f in figures.values():
         people = f["people"]

@@ -20,6 +20,9 @@ One module of routes per area, templates in api/templates/<area>/ (decision 0050
                    an account's post history, parents' take-down requests
     inbox.py       the moderators' inbox (live), an interaction's due time with its reason and its commands;
                    mentions to triage (live) and the school's feeds
+    trust.py       the trust's central team: overview (red flags first, trends), a school's drill-down, settings,
+                   policy versions, the staff directory, integration clients
+    audit.py       the audit trail search and "verify the chain" (trust team and DPO)
 
 Live fragments (inbox, mentions, dashboard tiles) use htmx 2 (loaded by the layout): a route can answer
 `request.htmx` with litestar's `HTMXTemplate` of just the fragment. Each page calls the same services and read
@@ -32,7 +35,20 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.plugins.htmx import HTMXRequest
 
-from api.web import accounts, applications, compliance, dashboard, handovers, home, inbox, incidents, posts, signin
+from api.web import (
+    accounts,
+    applications,
+    audit,
+    compliance,
+    dashboard,
+    handovers,
+    home,
+    inbox,
+    incidents,
+    posts,
+    signin,
+    trust,
+)
 from api.web.errors import WEB_EXCEPTION_HANDLERS
 from api.web.session import web_principal
 from api.web.templating import template_config
@@ -44,7 +60,8 @@ def web_router() -> Router:
         path="/",
         route_handlers=[home.home, signin.dev_login_page, signin.dev_login, signin.logout, signin.choose_school,
                         *compliance.ROUTES, *applications.ROUTES, *incidents.ROUTES, *accounts.ROUTES,
-                        *handovers.ROUTES, *dashboard.ROUTES, *posts.ROUTES, *inbox.ROUTES],
+                        *handovers.ROUTES, *dashboard.ROUTES, *posts.ROUTES, *inbox.ROUTES, *trust.ROUTES,
+                        *audit.ROUTES],
         dependencies={"web_principal": Provide(web_principal)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -76,11 +76,13 @@ def moderator_tasks(school: dict[str, Any]) -> list[dict[str, Any]]:
 def trust_tasks(trust: dict[str, Any]) -> list[dict[str, Any]]:
     oldest = trust["oldest_pending_hours"]
     return [
-        task("Replies past their deadline", "/trust", trust["open_breached"], urgent=True),
-        task("Handovers past the leaver's last day", "/trust", trust["overdue_handovers"], urgent=True),
-        task("Accounts short of trained runners", "/trust", trust["accounts_short_of_trained_runners"], urgent=True),
-        task("Incident assessments past their deadline", "/trust", trust["incidents_assessment_overdue"],
+        task("Replies past their deadline", "/trust?sort=overdue_replies", trust["open_breached"], urgent=True),
+        task("Handovers past the leaver's last day", "/trust?sort=overdue_handovers", trust["overdue_handovers"],
              urgent=True),
+        task("Accounts short of trained runners", "/trust?sort=short_of_runners",
+             trust["accounts_short_of_trained_runners"], urgent=True),
+        task("Incident assessments past their deadline", "/trust?sort=awaiting_assessment",
+             trust["incidents_assessment_overdue"], urgent=True),
         task("Applications awaiting a decision", "/trust", trust["pending_applications"],
              f"The oldest has waited {_age(oldest)}" if oldest is not None else None),
     ]

@@ -48,6 +48,9 @@ NAVIGATION = (
     NavItem("Report an incident", "/incidents/new", _STAFF),
     NavItem("Trust overview", "/trust", _TRUST),
     NavItem("Settings", "/trust/settings", _TRUST),
+    NavItem("Policy", "/trust/policy", _TRUST),
+    NavItem("Staff", "/trust/staff", _TRUST),
+    NavItem("Integrations", "/trust/integrations", _TRUST),
     NavItem("Audit", "/audit", frozenset({Role.TRUST_ADMIN, Role.DPO})),
 )
 

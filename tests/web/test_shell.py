@@ -17,7 +17,7 @@ from tests.web.conftest import check_page, sign_in_as, web
 ROLES = {"Alex Morgan": "trust-admin", "Priya Shah": "slt", "Morag Campbell": "executive-head",
          "Tom Baker": "moderator", "Owen Price": "staff"}
 NAVIGATION = {
-    "Alex Morgan": ["Home", "Trust overview", "Settings", "Audit"],
+    "Alex Morgan": ["Home", "Trust overview", "Settings", "Policy", "Staff", "Integrations", "Audit"],
     "Priya Shah": ["Home", "Applications", "Incidents", "Dashboard", "Post approvals"],
     "Tom Baker": ["Home", "Inbox", "Mentions", "Accounts", "Handovers", "Take-down requests"],
     "Owen Price": ["Home", "My compliance", "Apply", "Report an incident"],
