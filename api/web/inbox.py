@@ -26,7 +26,7 @@ from uuid import UUID
 from litestar import Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from api.routes.common import container, now_and_today
@@ -102,7 +102,7 @@ def _account_label(row: Mapping[str, Any]) -> str:
 
 @get("/inbox", sync_to_thread=True, include_in_schema=False)
 def inbox_list(request: Request[Any, Any, Any], web_principal: NamedDependency[SignedIn],
-               state_: Annotated[str, Parameter(query="state")] = "needs_reply", account: FromQuery[str] = "",
+               state_: Annotated[str, QueryParameter(name="state")] = "needs_reply", account: FromQuery[str] = "",
                page_number: FromQuery[int] = 1) -> Template:
     """The list; an htmx request (the live refresh) gets only the list, read in one statement."""
     who, c = web_principal, container(request)

@@ -135,7 +135,8 @@ def test_the_live_refresh_answers_htmx_with_just_the_list(page: Page, server: tu
     with c.engine.connect() as conn:
         tom, school, account = conn.execute(
             select(rm.people.c.id, rm.accounts.c.school_id, rm.accounts.c.id)
-            .where(rm.people.c.display_name == "Tom Baker", rm.accounts.c.handle == "OakfieldPrimary")).one()
+            .join(rm.accounts, rm.accounts.c.handle == "OakfieldPrimary")
+            .where(rm.people.c.display_name == "Tom Baker")).one()
     moderator = principal_for_person(c.engine, tom, "test")
     assert moderator is not None
     c.inbox.receive(moderator, school, account, "query", c.clock.now(), "@just_now", "Is it non-uniform day?",
