@@ -223,6 +223,7 @@ def test_audit_search_and_verify_the_chain(page: Page, phone: Page) -> None:
     page.get_by_label("Person").fill("Grace Hill")
     page.get_by_label("Event type").select_option(label="Monitoring check recorded")
     page.get_by_role("button", name="Search the audit trail").click()
+    expect(page).to_have_url(re.compile(r"person=Grace"))  # the results page has loaded
     rows = page.locator("#audit-table tbody tr")
     expect(rows.first).to_contain_text("Monitoring check recorded")
     assert all("Monitoring check recorded" in t for t in rows.all_inner_texts())
@@ -230,7 +231,9 @@ def test_audit_search_and_verify_the_chain(page: Page, phone: Page) -> None:
     page.goto("/audit")
     page.locator("#school").select_option(label="Glenmore High School")
     page.get_by_role("button", name="Search the audit trail").click()
-    schools = {t.strip() for t in page.locator("#audit-table tbody td:nth-child(4)").all_inner_texts()}
+    school_cells = page.locator("#audit-table tbody td:nth-child(4)")
+    expect(school_cells.first).to_have_text("Glenmore High School")  # the results page has loaded
+    schools = {t.strip() for t in school_cells.all_inner_texts()}
     assert schools == {"Glenmore High School"}, schools
     # one entity's trail, oldest page last
     page.locator("#audit-table tbody a").first.click()
