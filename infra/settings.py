@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEV_MASTER_KEY = base64.b64encode(b"socialgov-development-master-key"[:32]).decode()
@@ -48,7 +48,6 @@ class Settings:
     #: A connection must finish sending a request's headers this many seconds after it opened or its previous
     #: answer went out, else it is closed (decision 0063).
     header_timeout_seconds: float = 10.0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
