@@ -16,42 +16,37 @@ def _container(settings: Settings | None = None) -> object:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Seeds the demo trust on a first development run, then serves: in this process, or with several web processes
+    (settings.workers > 1) as gunicorn's workers running uvicorn (api.serving.WebProcesses), each building its app
+    from the same environment. The database's locks order their writes."""
+    import uvicorn
+
     from api.app import create_app
     from api.container import Container
     from api.demo import demo_exists, seed_demo
+    from api.serving import WebProcesses, uvicorn_options
 
     settings = Settings.from_env()
     container = Container(settings)
     if not settings.is_production and not args.no_demo and not demo_exists(container):
         print("Seeding the demo trust (first run)...", file=sys.stderr)
         seed_demo(container)
-    app = create_app(settings, container)
     if settings.redis_url is None:
         from api.tasks import EmbeddedScheduler
 
-        EmbeddedScheduler(container).start()
+        EmbeddedScheduler(settings).start()
         print("Scheduled jobs run in-process (no SOCIALGOV_REDIS_URL): breach and reminder sweeps, monitoring "
               "checks, feed polling.", file=sys.stderr)
     mode = "production" if settings.is_production else "development"
     print(f"SocialGov ({mode}) on http://{args.host}:{args.port}  database: {settings.database_url.split('@')[-1]}"
           f"  web processes: {settings.workers}", file=sys.stderr)
-    serve(app, settings, args.host, args.port)
-    return 0
-
-
-def serve(app: object, settings: Settings, host: str, port: int) -> None:
-    """Serves on uvicorn: this process's app, or with several web processes (settings.workers > 1) uvicorn's own
-    workers, each building its app from the same environment (api.app:create_app). The database's locks order
-    their writes."""
-    import uvicorn
-
-    from api.serving import uvicorn_options
-
     if settings.workers <= 1:
-        uvicorn.run(app, host=host, port=port, workers=1, **uvicorn_options(settings))  # type: ignore[arg-type]
+        app = create_app(settings, container)
+        uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options(settings))
     else:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
-                    **uvicorn_options(settings, settings.workers))
+        container.close()  # gunicorn forks the workers from this process: they must inherit no open connection
+        WebProcesses(settings, args.host, args.port).run()
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""What uvicorn is given to serve the app, the same in `socialgov run` and in each web process: its HTTP protocol
-with a deadline for request headers (decision 0063)."""
+"""How the app is served: one process on uvicorn, or several as gunicorn's workers running uvicorn, each with its
+own listening socket (decision 0045); either way uvicorn's HTTP protocol with a deadline for request headers
+(decision 0063)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import asyncio
 import functools
 from typing import Any
 
+from gunicorn.app.base import BaseApplication
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn_worker import UvicornWorker
 
 from infra.settings import Settings
 
@@ -58,9 +61,34 @@ def _environment_timeout() -> float:
     return float(Settings.from_env().header_timeout_seconds)
 
 
-def uvicorn_options(settings: Settings, workers: int = 1) -> dict[str, Any]:
-    """The options of uvicorn.run: this protocol, and our own request log rather than uvicorn's."""
-    if workers > 1:
-        return {"http": HeaderDeadlineProtocol, "log_config": None, "access_log": False, "workers": workers}
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The options of uvicorn.run for one process: this protocol, and our own request log rather than uvicorn's."""
     protocol = type("HeaderDeadline", (HeaderDeadlineProtocol,), {"header_timeout": settings.header_timeout_seconds})
     return {"http": protocol, "log_config": None, "access_log": False}
+
+
+class Worker(UvicornWorker):
+    """A gunicorn worker running uvicorn with our protocol and our own request log."""
+
+    CONFIG_KWARGS = {"loop": "auto", "http": HeaderDeadlineProtocol, "access_log": False}
+
+
+class WebProcesses(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
+    """`settings.workers` web processes, from gunicorn: it starts them, restarts one that dies and stops them on
+    SIGTERM. Each worker builds its app from the environment (api.app:create_app) and listens on a socket of its
+    own bound with SO_REUSEPORT, so that the kernel spreads connections evenly over the processes: on one shared
+    socket, whichever process wakes first accepts a whole burst of keep-alive connections and serves them alone."""
+
+    def __init__(self, settings: Settings, host: str, port: int) -> None:
+        self.options = {"bind": f"{host}:{port}", "workers": settings.workers, "worker_class": "api.serving.Worker",
+                        "reuse_port": True, "keepalive": 5, "loglevel": settings.log_level.lower()}
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from api.app import create_app
+
+        return create_app()

@@ -74,10 +74,12 @@ celery_app.conf.beat_schedule = {
 
 
 class EmbeddedScheduler:
-    """Runs the same jobs on a timer thread inside `socialgov run` when no Redis is configured."""
+    """Runs the same jobs on a timer thread inside `socialgov run` when no Redis is configured. It opens the
+    database for a minute's due jobs and closes it after, so that between jobs the process holds no connection
+    (with several web processes it is gunicorn's master, which forks the workers: decision 0045)."""
 
-    def __init__(self, c: Container, tick_seconds: float = 60.0) -> None:
-        self.c = c
+    def __init__(self, settings: Settings, tick_seconds: float = 60.0) -> None:
+        self.settings = settings
         self.tick = tick_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="socialgov-scheduler", daemon=True)
@@ -95,14 +97,20 @@ class EmbeddedScheduler:
         self._stop.set()
 
     def run_once(self, minute: int) -> None:
-        for name, every, job in self._jobs:
-            if minute % every == 0:
+        due = [(name, job) for name, every, job in self._jobs if minute % every == 0]
+        if not due:
+            return
+        c = Container(self.settings)
+        try:
+            for name, job in due:
                 try:
-                    result = asdict(job(self.c))
+                    result = asdict(job(c))
                     if any(result.values()):
                         log.info("%s: %s", name, result)
                 except Exception:
                     log.exception("scheduled job %s failed", name)
+        finally:
+            c.close()
 
     def _loop(self) -> None:
         minute = 0

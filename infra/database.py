@@ -4,10 +4,10 @@ One URL serves both: an SQLite file (embedded default) or a PostgreSQL database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
@@ -29,6 +29,8 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from infra.group_commit import GroupCommit
 
+T = TypeVar("T")
+R = TypeVar("R")
 EVENTS_TABLE = "socialgov_events"
 SQLITE_TIMEOUT_S = 30
 #: PostgreSQL: a command's events in one statement, whatever their number.
@@ -74,10 +76,10 @@ class EventTable:
     """Inserts commands' events on a connection of the read model's database, so that the events and the read
     model's rows they make commit in one transaction (services/event_log.py).
 
-    `appending()` is a transaction in which no one else appends: on PostgreSQL it takes the event table's lock, as
-    the eventsourcing library's own insert does, so that notification ids commit in id order (projections read the
-    log by id); on SQLite it begins with BEGIN IMMEDIATE, taking the database's one write lock. Commands appending
-    at the same moment share the transaction (infra/group_commit.py)."""
+    Its transactions are ones in which no one else appends: on PostgreSQL each takes the event table's lock, as the
+    eventsourcing library's own insert does, so that notification ids commit in id order (projections read the log
+    by id); on SQLite each begins with BEGIN IMMEDIATE, taking the database's one write lock. Commands appending at
+    the same moment are written together (`write`, infra/group_commit.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.sqlite = engine.dialect.name == "sqlite"
@@ -85,8 +87,11 @@ class EventTable:
         self.engine = _sqlite_writer_engine(engine.url.render_as_string(hide_password=False)) if self.sqlite else engine
         self._group = GroupCommit(self._transaction)
 
-    def appending(self) -> AbstractContextManager[Connection]:
-        return self._group.turn()
+    def write(self, entry: T, write: Callable[[Connection, Sequence[T]], Sequence[R]]) -> R:
+        return cast(R, self._group.write(entry, write))
+
+    def alone(self) -> AbstractContextManager[Connection]:
+        return self._group.alone()
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

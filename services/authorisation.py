@@ -225,7 +225,7 @@ class Principal:
     request_id: str | None = None
     #: The position of the directory's change mark (readmodel.PRINCIPALS_CHANGED) this principal was resolved at,
     #: when it came from the PrincipalCache: a command's write confirms the caller with one query while the mark
-    #: stands there (identity.still_has_access). None: the caller is read afresh at the write.
+    #: stands there (identity.still_have_access). None: the caller is read afresh at the write.
     directory_mark: int | None = None
 
     @property

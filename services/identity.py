@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import date
 from uuid import UUID
@@ -114,12 +114,18 @@ def _access(p: Principal) -> tuple[object, ...]:
     return (p.kind, p.id, p.trust_id, p.trust_school_ids, p.trust_roles, dict(p.school_roles), p.scopes)
 
 
-def still_has_access(conn: Connection, principal: Principal) -> bool:
-    """Whether `principal` is still what the directory says of its caller, read on `conn` (inside the transaction
-    that writes a command, so that the command is decided on the caller's roles as they stand when it is written).
-    One query when nothing a principal is made of has changed since it was resolved (its change mark)."""
-    if principal.directory_mark is not None and principal.directory_mark == rm.position_on(conn, rm.PRINCIPALS_CHANGED):
+def still_have_access(conn: Connection, principals: Sequence[Principal]) -> bool:
+    """Whether each of `principals` is still what the directory says of its caller, read on `conn` (inside the
+    transaction that writes their commands, so that a command is decided on the caller's roles as they stand when
+    it is written). One query when nothing a principal is made of has changed since they were resolved (the
+    change mark)."""
+    if not principals:
         return True
+    mark = rm.position_on(conn, rm.PRINCIPALS_CHANGED)
+    return all(p.directory_mark == mark or _unchanged(conn, p) for p in principals)
+
+
+def _unchanged(conn: Connection, principal: Principal) -> bool:
     if principal.kind is ActorKind.INTEGRATION:
         fresh = client_principal(conn, principal.id, principal.scopes)
     else:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,9 @@ from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection
 
 from domain.credentials import Credentials
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -31,8 +34,15 @@ def today_in_london(clock: Clock) -> date:
 class EventTable(Protocol):
     """Where commands' events are inserted, in a transaction of the read model's engine (infra/database.py)."""
 
-    def appending(self) -> AbstractContextManager[Connection]:
-        """A transaction in which no one else appends events: ids are given, and commit, in order."""
+    def write(self, entry: T, write: Callable[[Connection, Sequence[T]], Sequence[R]]) -> R:
+        """`write(conn, entries)`'s result for `entry`, once committed: `write` writes entries in a transaction in
+        which no one else appends events (ids are given, and commit, in order), and returns each one's result.
+        Entries that arrive at the same moment may be written by one call; if it raises, each is written alone,
+        so that `write` raising for an entry fails only that entry."""
+        ...
+
+    def alone(self) -> AbstractContextManager[Connection]:
+        """A transaction of its own in which no one else appends events."""
         ...
 
     def insert(self, conn: Connection, stored: Sequence[StoredEvent]) -> list[int]:

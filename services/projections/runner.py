@@ -50,7 +50,7 @@ class Projection(Protocol):
 
 
 class Projections:
-    """Every transaction that moves tracking rows is one of the event table's `appending()` transactions, so that
+    """Every transaction that moves tracking rows is one of the event table's transactions, so that
     appends and catch-ups queue for one lock, in one order."""
 
     def __init__(self, engine: Engine, table: EventTable, recorder: ApplicationRecorder, mapper: Mapper[UUID],
@@ -114,7 +114,7 @@ class Projections:
         total = (self.recorder.max_notification_id() or 0) if progress is not None else 0
         start = None
         while True:
-            with self.table.appending() as conn:
+            with self.table.alone() as conn:
                 positions = self.lock(conn)
                 lowest = min(positions.values())
                 start = lowest if start is None else start
@@ -130,7 +130,7 @@ class Projections:
         new ones are complete, and a failure leaves the old ones in place. The audit chain is never rebuilt."""
         rebuilt = [p for p in self.projections if p.rebuildable]
         total = self.recorder.max_notification_id() or 0
-        with self.table.appending() as conn:
+        with self.table.alone() as conn:
             positions = self.lock(conn)
             for table in reversed(PROJECTED_TABLES):
                 conn.execute(delete(table))

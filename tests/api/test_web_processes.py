@@ -1,4 +1,5 @@
-"""`socialgov run` with several web processes on PostgreSQL (uvicorn's workers): commands from many clients all land
+"""`socialgov run` with several web processes on PostgreSQL (gunicorn's workers running uvicorn): each listens on a
+socket of its own, so keep-alive connections opened at once spread over them; commands from many clients all land
 once, and a command's write is visible to a read that lands on another process (read-your-writes goes through the
 database)."""
 
@@ -56,15 +57,30 @@ def _children(pid: int) -> list[int]:
 
 
 def _workers(pid: int) -> list[int]:
-    """uvicorn's worker processes under the server (multiprocessing's spawned children, not its resource tracker)."""
-    found = []
-    for child in _children(pid):
+    """gunicorn's worker processes under the server (it forks them: they are its children)."""
+    return _children(pid)
+
+
+def _sockets(pid: int) -> set[int]:
+    """The inodes of the sockets process `pid` has open."""
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_text()
+            target = os.readlink(fd)
         except OSError:
             continue
-        if "spawn_main" in cmdline and "resource_tracker" not in cmdline:
-            found.append(child)
+        if target.startswith("socket:["):
+            found.add(int(target[8:-1]))
+    return found
+
+
+def _tcp(port: int, state: str) -> set[int]:
+    """Inodes of the IPv4 TCP sockets on local `port` in `state` (0A listening, 01 established)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            found.add(int(fields[9]))
     return found
 
 
@@ -101,7 +117,19 @@ def test_two_web_processes_serve_commands_with_read_your_writes(tmp_path: Path) 
                 except httpx.TransportError:
                     pass
                 time.sleep(0.3)
-            assert len(_workers(server.pid)) == 2, "expected two web processes"
+            workers = _workers(server.pid)
+            assert len(workers) == 2, "expected two web processes"
+            listening = _tcp(port, "0A")
+            assert [len(listening & _sockets(w)) for w in workers] == [1, 1], "each worker listens on its own socket"
+            clients = [httpx.Client() for _ in range(16)]  # keep-alive connections opened at once, as a load balancer
+            try:
+                for client in clients:
+                    assert client.get(f"{base}/api/v1/health").status_code == 200
+                accepted = _tcp(port, "01")
+                assert all(accepted & _sockets(w) for w in workers), "every worker took some of the connections"
+            finally:
+                for client in clients:
+                    client.close()
             headers = {"Authorization": f"Bearer {c.tokens.issue(staff[0], auth_method='test')}"}
             body = APPLICATION | {"runner_ids": [str(p) for p in staff]}
             problems: list[str] = []
@@ -131,7 +159,7 @@ def test_two_web_processes_serve_commands_with_read_your_writes(tmp_path: Path) 
             children = _children(server.pid)
             server.terminate()  # SIGTERM: passed on to every web process
             assert server.wait(timeout=40) == 0
-            deadline = time.monotonic() + 10  # multiprocessing's resource tracker leaves once its parent has gone
+            deadline = time.monotonic() + 10
             while [pid for pid in children if _state(pid) not in ("gone", "Z")] and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert not [pid for pid in children if _state(pid) not in ("gone", "Z")], "web processes left behind"

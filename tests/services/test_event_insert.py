@@ -29,7 +29,7 @@ def _events(c: Container, n: int = 1) -> list[StoredEvent]:
 
 def _insert(c: Container, events: list[StoredEvent]) -> list[int]:
     table = c.projections.table
-    with table.appending() as conn:
+    with table.alone() as conn:
         return table.insert(conn, events)
 
 
