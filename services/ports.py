@@ -45,6 +45,11 @@ class EventTable(Protocol):
         """A transaction of its own in which no one else appends events."""
         ...
 
+    def together(self, conn: Connection) -> AbstractContextManager[None]:
+        """Statements run on `conn` inside are sent together and their answers awaited once, at the end: only for
+        writes that need no answer. An error in any is raised at the end."""
+        ...
+
     def insert(self, conn: Connection, stored: Sequence[StoredEvent]) -> list[int]:
         """Inserts the events in `conn`'s transaction; their notification ids, in the order given. Raises the
         eventsourcing IntegrityError if an aggregate version is taken already."""

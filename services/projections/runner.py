@@ -101,7 +101,8 @@ class Projections:
             projection.end(batch, last)
             positions[projection.name] = last
         batch.then(MOVE, {"names": [p.name for p in active], "to": last})
-        batch.flush()
+        with self.table.together(conn):  # the rows and the moves need no answer
+            batch.flush()
 
     def position(self) -> int:
         """How far every projection has got (the lowest of their positions)."""
