@@ -11,7 +11,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from domain.credentials import Credentials
 
@@ -43,6 +43,11 @@ class EventTable(Protocol):
 
     def alone(self) -> AbstractContextManager[Connection]:
         """A transaction of its own in which no one else appends events."""
+        ...
+
+    def insert_rows(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Inserts `rows`, each with the same columns, into `table` in `conn`'s transaction, as few statements as
+        the store allows."""
         ...
 
     def together(self, conn: Connection) -> AbstractContextManager[None]:

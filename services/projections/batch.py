@@ -6,6 +6,7 @@ the same result."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Result, Table, insert, select, update
@@ -14,6 +15,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import UpdateBase
 
 from services import readmodel as rm
+
+InsertRows = Callable[[Connection, Table, Sequence[dict[str, Any]]], None]
 
 
 @functools.cache
@@ -31,8 +34,10 @@ def _add_to_counter(dialect: str, table: Table) -> Any:
 
 
 class Batch:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, insert_rows: InsertRows) -> None:
         self.conn = conn
+        #: How rows of one table (each with the same columns) are inserted (services/ports.EventTable.insert_rows).
+        self._insert_rows = insert_rows
         self._rows: dict[Table, list[dict[str, Any]]] = {}
         self._by_pk: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
         #: Names of the tables this batch wrote to (inserted, updated or deleted rows).
@@ -94,7 +99,7 @@ class Batch:
             for row in rows:  # a multi-row insert needs the same columns in every row
                 shapes.setdefault(tuple(row), []).append(row)
             for same in shapes.values():
-                self.conn.execute(_insert(table), same)
+                self._insert_rows(self.conn, table, same)
         for table, counts in self._counts.items():
             if counts:  # zeros too: a rebuild leaves the same rows
                 self.conn.execute(_add_to_counter(self.conn.dialect.name, table),

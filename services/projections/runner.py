@@ -91,7 +91,7 @@ class Projections:
         active = [p for p in self.projections if todo[p.name]]
         if not active:
             return
-        batch = Batch(conn)
+        batch = Batch(conn, self.table.insert_rows)
         for projection in active:  # first, so that what they read is read before anything is queued
             projection.begin(batch, positions[projection.name])
         for projection in active:
