@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
+from infra import logs
 from infra.settings import Settings
 
 
@@ -68,9 +70,16 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 class Worker(UvicornWorker):
-    """A gunicorn worker running uvicorn with our protocol and our own request log."""
+    """A gunicorn worker running uvicorn with our protocol and our own request log; uvicorn's messages go to our
+    log, as in one process (infra/logs.py), rather than to gunicorn's."""
 
     CONFIG_KWARGS = {"loop": "auto", "http": HeaderDeadlineProtocol, "access_log": False}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).handlers = []
+            logging.getLogger(name).propagate = True
 
 
 class WebProcesses(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
@@ -80,8 +89,14 @@ class WebProcesses(BaseApplication):  # type: ignore[misc]  # gunicorn has no ty
     socket, whichever process wakes first accepts a whole burst of keep-alive connections and serves them alone."""
 
     def __init__(self, settings: Settings, host: str, port: int) -> None:
+        level = settings.log_level.upper()
+        # gunicorn's messages go to our log (configured once its own logging is set up: on_starting), in our format
+        loggers = {name: {"level": level, "handlers": [], "propagate": True}
+                   for name in ("gunicorn.error", "gunicorn.access")}
+        own = {"version": 1, "root": {"level": level, "handlers": []}, "loggers": loggers}
         self.options = {"bind": f"{host}:{port}", "workers": settings.workers, "worker_class": "api.serving.Worker",
-                        "reuse_port": True, "keepalive": 5, "loglevel": settings.log_level.lower()}
+                        "reuse_port": True, "keepalive": 5, "logconfig_dict": own, "control_socket_disable": True,
+                        "on_starting": lambda _: logs.configure(settings.log_format, settings.log_level)}
         super().__init__()
 
     def load_config(self) -> None:
