@@ -4,7 +4,6 @@ One URL serves both: an SQLite file (embedded default) or a PostgreSQL database.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -89,6 +88,8 @@ class EventTable:
         #: PostgreSQL: the read model's engine; SQLite: connections of its own (see _sqlite_writer_engine).
         self.engine = _sqlite_writer_engine(engine.url.render_as_string(hide_password=False)) if self.sqlite else engine
         self._group = GroupCommit(self._transaction)
+        #: PostgreSQL: insert_rows's statement for a table and its rows' columns (they cost more to build than to run).
+        self._json_inserts: dict[tuple[Table, tuple[str, ...]], tuple[TextClause, list[Any]]] = {}
 
     def write(self, entry: T, write: Callable[[Connection, Sequence[T]], Sequence[R]]) -> R:
         return cast(R, self._group.write(entry, write))
@@ -152,7 +153,10 @@ class EventTable:
         if self.sqlite:
             conn.execute(insert(table), rows)
             return
-        statement, columns = _json_insert(conn.dialect, table, tuple(rows[0]))
+        key = (table, tuple(rows[0]))
+        if key not in self._json_inserts:
+            self._json_inserts[key] = _json_insert(conn.dialect, *key)
+        statement, columns = self._json_inserts[key]
         document = [{name: process(row.get(name, default)) if process is not None else row.get(name, default)
                      for name, process, default in columns} for row in rows]
         conn.execute(statement, {"rows": json.dumps(document, default=str)})
@@ -182,7 +186,6 @@ class EventTable:
             self.engine.dispose()
 
 
-@functools.cache
 def _json_insert(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[TextClause, list[Any]]:
     """PostgreSQL: INSERT INTO table (columns) SELECT columns FROM json_populate_recordset(rows), for rows with
     these columns plus those with a Python-side scalar default; and per column its name, how its value is made
