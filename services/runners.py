@@ -70,7 +70,8 @@ def runner_facts(conn: Connection, trust_id: UUID, school_id: UUID, person_ids: 
         records = training.get(pid, [])
         valid = [expires for completed, expires in records if completed <= today <= expires]
         expired = [expires for _, expires in records if expires < today]
-        acks = sorted(acknowledged.get(pid, []), key=lambda a: a[0])
+        acks = sorted(acknowledged.get(pid, []), key=lambda a: (a[0], a[1]))  # versions published in one instant:
+        # by id, time-ordered (UUIDv7), so that the last acknowledged is the same on every read
         left = person.leaving_date is not None and person.leaving_date <= today
         school_roles = [] if left else [r for r in roles.get(pid, []) if r in RUNNER_ROLES]
         row: Row = {
