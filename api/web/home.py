@@ -23,6 +23,7 @@ from litestar.response import Template
 from api.routes.common import container, now_and_today
 from api.web.render import page
 from api.web.session import SignedIn
+from api.web.templating import hours_as_age
 from domain.values import SCHOOL_ROLES, Role
 from services import post_queries, queries
 from services.application_queries import list_my_applications
@@ -44,13 +45,13 @@ def slt_tasks(school: dict[str, Any]) -> list[dict[str, Any]]:
     oldest = school["oldest_pending_hours"]
     return [
         task("Applications awaiting your decision", "/applications", school["pending_applications"],
-             f"The oldest has waited {_age(oldest)}" if oldest is not None else None,
+             f"The oldest has waited {hours_as_age(oldest)}" if oldest is not None else None,
              urgent=oldest is not None and oldest > 5 * 24),
         task("Incidents awaiting assessment", "/incidents", school["incidents_awaiting_assessment"],
              f"{school['incidents_assessment_overdue']} past the assessment deadline"
              if school["incidents_assessment_overdue"] else None, urgent=bool(school["incidents_assessment_overdue"])),
         task("Posts awaiting approval", "/posts/approvals", school["posts_awaiting_approval"],
-             f"The oldest has waited {_age(school['oldest_awaiting_approval_hours'])}"
+             f"The oldest has waited {hours_as_age(school['oldest_awaiting_approval_hours'])}"
              if school["oldest_awaiting_approval_hours"] is not None else None),
     ]
 
@@ -84,7 +85,7 @@ def trust_tasks(trust: dict[str, Any]) -> list[dict[str, Any]]:
         task("Incident assessments past their deadline", "/trust?sort=awaiting_assessment",
              trust["incidents_assessment_overdue"], urgent=True),
         task("Applications awaiting a decision", "/trust", trust["pending_applications"],
-             f"The oldest has waited {_age(oldest)}" if oldest is not None else None),
+             f"The oldest has waited {hours_as_age(oldest)}" if oldest is not None else None),
     ]
 
 
@@ -102,12 +103,6 @@ def trust_flags(trust: dict[str, Any]) -> list[dict[str, Any]]:
         if flags:
             out.append({"school": s["school_name"], "flags": flags})
     return out
-
-
-def _age(hours: float | None) -> str:
-    if hours is None:
-        return ""
-    return f"{round(hours)} hours" if hours < 48 else f"{round(hours / 24)} days"
 
 
 def my_compliance(c: Any, who: SignedIn, today: Any) -> dict[str, Any]:
